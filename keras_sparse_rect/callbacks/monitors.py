@@ -1,0 +1,119 @@
+"""Callbacks that watch the hidden representations of a network during training."""
+
+import keras
+import numpy as np
+
+from keras_sparse_rect.metrics import ActivationSparsity
+from keras_sparse_rect.utils import hidden_activation_model
+
+
+class _HiddenActivationCallback(keras.callbacks.Callback):
+    """Runs ``data`` through the model's hidden layers at the end of each epoch."""
+
+    def __init__(self, data, layer_names=None, batch_size=256, every=1):
+        super().__init__()
+        if data is None:
+            raise ValueError("`data` must be an array or a dataset of inputs; got data=None.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be an int >= 1; got batch_size={batch_size!r}.")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be an int >= 1; got every={every!r}.")
+        self.data = data
+        self.layer_names = layer_names
+        self.batch_size = batch_size
+        self.every = every
+        self._probe = None
+        self._names = None
+
+    def _batches(self):
+        """Yields lists of per-layer numpy activations, one list per batch."""
+        if self._probe is None:
+            self._probe, self._names = hidden_activation_model(self.model, self.layer_names)
+        data = self.data
+        if hasattr(data, "shape"):
+            iterator = (data[i : i + self.batch_size] for i in range(0, data.shape[0], self.batch_size))
+        else:
+            iterator = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
+        for batch in iterator:
+            if hasattr(batch, "toarray"):
+                batch = batch.toarray()
+            outputs = self._probe(batch, training=False)
+            if not isinstance(outputs, (list, tuple)):
+                outputs = [outputs]
+            yield [keras.ops.convert_to_numpy(h) for h in outputs]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every:
+            return
+        logs.update(self.compute())
+
+
+class DeadUnitMonitor(_HiddenActivationCallback):
+    """Logs, per hidden layer, the units that never fired on ``data`` this epoch.
+
+    A rectifier unit is *dead* when its output is exactly 0 for every example:
+    it then gets no gradient (section 3.1, "Potential problems"). At the end of
+    each epoch the callback runs ``data`` (e.g. the training inputs or a sample
+    of them) through the hidden layers with the epoch's final weights and writes
+    into the epoch's logs, so ``History`` and ``TensorBoard`` see them (place it
+    before ``TensorBoard`` in the callback list):
+
+    - ``dead_units/<layer>``: number of dead units of that layer;
+    - ``dead_units``: the total over hidden layers.
+
+    The indices of the dead units of the last epoch are in ``self.dead_units``
+    (a dict from layer name to a numpy array). A unit counts as firing when its
+    output is non-zero, so the negated units of a sign-flipped rectifier count.
+
+    Args:
+        data: inputs: an array, or a dataset of batches (``(x, y)`` uses x).
+        layer_names: the hidden layers to watch; default: the input of every
+            ``Dense`` layer but the first (see ``utils.hidden_tensors``).
+        batch_size: rows per forward pass when ``data`` is an array.
+        every: run every this many epochs.
+
+    Example:
+
+    >>> monitor = DeadUnitMonitor(x_train[:2000])  # doctest: +SKIP
+    >>> model.fit(x_train, y_train, callbacks=[monitor])  # doctest: +SKIP
+    """
+
+    dead_units = None
+
+    def compute(self):
+        """Returns the log entries for the model's current weights."""
+        fired = None
+        for activations in self._batches():
+            batch_fired = [np.any(h.reshape(-1, h.shape[-1]) != 0, axis=0) for h in activations]
+            fired = batch_fired if fired is None else [a | b for a, b in zip(fired, batch_fired)]
+        if fired is None:
+            raise ValueError("DeadUnitMonitor got an empty `data`.")
+        self.dead_units = {name: np.flatnonzero(~f) for name, f in zip(self._names, fired)}
+        logs = {f"dead_units/{name}": int(idx.size) for name, idx in self.dead_units.items()}
+        logs["dead_units"] = sum(logs.values())
+        return logs
+
+
+class SparsityMonitor(_HiddenActivationCallback):
+    """Logs the :class:`ActivationSparsity` of the hidden layers on ``data`` each epoch.
+
+    Writes ``sparsity`` (the average over hidden layers) and
+    ``sparsity/<layer>`` into the epoch's logs, so ``History`` and ``TensorBoard``
+    see them (place it before ``TensorBoard``). Arguments as for
+    :class:`DeadUnitMonitor`.
+
+    Example:
+
+    >>> model.fit(x, y, callbacks=[SparsityMonitor(x_val)])  # doctest: +SKIP
+    """
+
+    def compute(self):
+        """Returns the log entries for the model's current weights."""
+        metric = None
+        for activations in self._batches():
+            if metric is None:
+                metric = ActivationSparsity(layer_names=self._names)
+            metric.update_state(activations)
+        if metric is None:
+            raise ValueError("SparsityMonitor got an empty `data`.")
+        return {key: float(value) for key, value in metric.result().items()}

@@ -1,0 +1,8 @@
+"""The paper's layers, one file each (pure ``keras.ops``: every backend)."""
+
+from keras_sparse_rect.layers.masking_noise import MaskingNoise
+from keras_sparse_rect.layers.salt_and_pepper_noise import SaltAndPepperNoise
+from keras_sparse_rect.layers.sign_flipped_rectifier import SignFlippedRectifier
+from keras_sparse_rect.layers.unit_interval_scaling import UnitIntervalScaling
+
+__all__ = ["MaskingNoise", "SaltAndPepperNoise", "SignFlippedRectifier", "UnitIntervalScaling"]

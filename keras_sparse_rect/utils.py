@@ -1,0 +1,92 @@
+"""Model utilities: finding hidden representations, and the rescaling of section 3.1."""
+
+import keras
+
+from keras_sparse_rect._validation import check_positive
+
+
+def dense_layers(model):
+    """The model's ``Dense`` layers, in the order they were added."""
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense)]
+
+
+def hidden_tensors(model, layer_names=None):
+    """Symbolic hidden representations of a functional or Sequential model.
+
+    By default a hidden representation is the input of every ``Dense`` layer
+    but the first (so ``Dense -> SignFlippedRectifier -> Dense`` yields the
+    rectifier's output, and ``Dense(activation="relu") -> Dense`` the first
+    layer's output). With ``layer_names`` the outputs of those layers are used.
+
+    Returns:
+        A list of ``(name, keras_tensor)`` pairs.
+    """
+    if layer_names is not None:
+        return [(name, model.get_layer(name).output) for name in layer_names]
+    denses = dense_layers(model)
+    if len(denses) < 2:
+        raise ValueError(
+            f"Model {model.name!r} has {len(denses)} Dense layer(s); a hidden layer needs"
+            " at least two. Pass `layer_names` to choose the hidden layers."
+        )
+    pairs = []
+    for index, layer in enumerate(denses[1:], start=1):
+        tensor = layer.input
+        history = getattr(tensor, "_keras_history", None)
+        name = history[0].name if history else f"hidden_{index}"
+        pairs.append((name, tensor))
+    return pairs
+
+
+def hidden_activation_model(model, layer_names=None):
+    """A model from ``model``'s inputs to its hidden representations (see :func:`hidden_tensors`).
+
+    It shares ``model``'s weights, so it always reflects the current parameters.
+
+    Returns:
+        ``(probe, names)``: a ``keras.Model`` with one output per hidden layer,
+        and the names of those layers.
+    """
+    pairs = hidden_tensors(model, layer_names)
+    names = [name for name, _ in pairs]
+    probe = keras.Model(model.inputs, [tensor for _, tensor in pairs], name=f"{model.name}_hidden")
+    return probe, names
+
+
+def rescale_layers(model, alphas):
+    """Scales the parameters of each ``Dense`` layer as in section 3.1, in place.
+
+    Layer ``i`` gets ``W_i / alpha_i`` and ``b_i / prod_{j<=i} alpha_j``. Because
+    the rectifier is positively homogeneous, the output pre-activations become
+    ``s / prod_j alpha_j``: the network function is unchanged when the product of
+    the alphas is 1 ("ill-conditioning of the parametrization"). Only meaningful
+    for networks whose hidden non-linearities are rectifiers (sign flip included).
+
+    Args:
+        model: a model whose ``Dense`` layers form the network, input to output.
+        alphas: one positive number per ``Dense`` layer.
+
+    Returns:
+        ``model``, rescaled.
+
+    Example:
+
+    >>> from keras_sparse_rect.utils import rescale_layers
+    >>> rescale_layers(model, [2.0, 0.5, 1.0])  # doctest: +SKIP
+    """
+    denses = dense_layers(model)
+    alphas = list(alphas)
+    if len(alphas) != len(denses):
+        raise ValueError(
+            f"`alphas` must have one value per Dense layer ({len(denses)}); got "
+            f"alphas={alphas!r}."
+        )
+    for index, alpha in enumerate(alphas):
+        check_positive(f"alphas[{index}]", alpha)
+    product = 1.0
+    for layer, alpha in zip(denses, alphas):
+        product *= alpha
+        layer.kernel.assign(layer.kernel / alpha)
+        if layer.use_bias:
+            layer.bias.assign(layer.bias / product)
+    return model
