@@ -6,8 +6,15 @@ The numerics (``activations``, ``layers``, ``regularizers``, ``losses``, ``metri
 ``import keras_sparse_rect`` stays cheap.
 """
 
-from keras_sparse_rect import activations, callbacks, layers, losses, metrics
-from keras_sparse_rect import regularizers, utils
+from keras_sparse_rect import (
+    activations,
+    callbacks,
+    layers,
+    losses,
+    metrics,
+    regularizers,
+    utils,
+)
 
 __version__ = "0.1.0"
 

@@ -85,7 +85,12 @@ def lif(
     return ops.where(firing, 1.0 / period, ops.zeros_like(drive))
 
 
-_BY_NAME = {"rectifier": rectifier, "relu": rectifier, "softplus": softplus, "tanh": tanh}
+_BY_NAME = {
+    "rectifier": rectifier,
+    "relu": rectifier,
+    "softplus": softplus,
+    "tanh": tanh,
+}
 
 #: Names accepted wherever this library takes an activation.
 NAMES = ("rectifier", "softplus", "tanh")
@@ -101,6 +106,5 @@ def get(identifier):
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]
     raise ValueError(
-        f"`activation` must be one of {list(NAMES)} or a callable; got "
-        f"activation={identifier!r}."
+        f"`activation` must be one of {list(NAMES)} or a callable; got activation={identifier!r}."
     )

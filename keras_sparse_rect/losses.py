@@ -36,6 +36,19 @@ def _sum_over_units(values):
     return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=-1)
 
 
+def _check_target_range(target_range):
+    try:
+        low, high = (float(v) for v in target_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not high > low:
+        raise ValueError(
+            "`target_range` must be (low, high) with high > low; got "
+            f"target_range={target_range!r}."
+        )
+    return low, high
+
+
 def _prepare(y_true, y_pred):
     y_pred = ops.convert_to_tensor(y_pred)
     dtype = y_pred.dtype if "float" in str(y_pred.dtype) else "float32"
@@ -76,9 +89,7 @@ def tanh_cross_entropy(y_true, y_pred, from_logits=True, target_range=(-1.0, 1.0
     ``target_range=(0, 1)`` for pixels in [0, 1] and the default (-1, 1) for
     tanh hidden activations or data scaled to [-1, 1] such as NORB.
     """
-    low, high = (float(v) for v in target_range)
-    if not high > low:
-        raise ValueError(f"`target_range` must be (low, high) with high > low; got {target_range!r}.")
+    low, high = _check_target_range(target_range)
     y_true, y_pred = _prepare(y_true, y_pred)
     target = (y_true - low) / (high - low)
     if from_logits:
@@ -128,12 +139,7 @@ class TanhCrossEntropy(_ReconstructionLoss):
 
     def __init__(self, from_logits=True, target_range=(-1.0, 1.0), **kwargs):
         super().__init__(from_logits=from_logits, **kwargs)
-        low, high = (float(v) for v in target_range)
-        if not high > low:
-            raise ValueError(
-                f"`target_range` must be (low, high) with high > low; got target_range={target_range!r}."
-            )
-        self.target_range = (low, high)
+        self.target_range = _check_target_range(target_range)
 
     def call(self, y_true, y_pred):
         return tanh_cross_entropy(

@@ -98,8 +98,12 @@ class ActivationSparsity(keras.metrics.Metric):
         return results
 
     def reset_state(self):
-        self.zeros.assign(ops.zeros_like(self.zeros))
-        self.counts.assign(ops.zeros_like(self.counts))
+        self.zeros.assign(ops.zeros((self.num_layers,), "float32"))
+        self.counts.assign(ops.zeros((self.num_layers,), "float32"))
 
     def get_config(self):
-        return {**super().get_config(), "layer_names": self.layer_names, "num_layers": self.num_layers}
+        return {
+            **super().get_config(),
+            "layer_names": self.layer_names,
+            "num_layers": self.num_layers,
+        }

@@ -7,7 +7,11 @@ from keras_sparse_rect._validation import check_positive
 
 def dense_layers(model):
     """The model's ``Dense`` layers, in the order they were added."""
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense)]
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.Dense)
+    ]
 
 
 def hidden_tensors(model, layer_names=None):
@@ -49,7 +53,8 @@ def hidden_activation_model(model, layer_names=None):
     """
     pairs = hidden_tensors(model, layer_names)
     names = [name for name, _ in pairs]
-    probe = keras.Model(model.inputs, [tensor for _, tensor in pairs], name=f"{model.name}_hidden")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, [tensor for _, tensor in pairs], name=f"{model.name}_hidden")
     return probe, names
 
 
@@ -78,13 +83,12 @@ def rescale_layers(model, alphas):
     alphas = list(alphas)
     if len(alphas) != len(denses):
         raise ValueError(
-            f"`alphas` must have one value per Dense layer ({len(denses)}); got "
-            f"alphas={alphas!r}."
+            f"`alphas` must have one value per Dense layer ({len(denses)}); got alphas={alphas!r}."
         )
     for index, alpha in enumerate(alphas):
         check_positive(f"alphas[{index}]", alpha)
     product = 1.0
-    for layer, alpha in zip(denses, alphas):
+    for layer, alpha in zip(denses, alphas, strict=True):
         product *= alpha
         layer.kernel.assign(layer.kernel / alpha)
         if layer.use_bias:

@@ -31,7 +31,9 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
             self._probe, self._names = hidden_activation_model(self.model, self.layer_names)
         data = self.data
         if hasattr(data, "shape"):
-            iterator = (data[i : i + self.batch_size] for i in range(0, data.shape[0], self.batch_size))
+            iterator = (
+                data[i : i + self.batch_size] for i in range(0, data.shape[0], self.batch_size)
+            )
         else:
             iterator = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
         for batch in iterator:
@@ -85,10 +87,16 @@ class DeadUnitMonitor(_HiddenActivationCallback):
         fired = None
         for activations in self._batches():
             batch_fired = [np.any(h.reshape(-1, h.shape[-1]) != 0, axis=0) for h in activations]
-            fired = batch_fired if fired is None else [a | b for a, b in zip(fired, batch_fired)]
+            fired = (
+                batch_fired
+                if fired is None
+                else [a | b for a, b in zip(fired, batch_fired, strict=True)]
+            )
         if fired is None:
             raise ValueError("DeadUnitMonitor got an empty `data`.")
-        self.dead_units = {name: np.flatnonzero(~f) for name, f in zip(self._names, fired)}
+        self.dead_units = {
+            name: np.flatnonzero(~f) for name, f in zip(self._names, fired, strict=True)
+        }
         logs = {f"dead_units/{name}": int(idx.size) for name, idx in self.dead_units.items()}
         logs["dead_units"] = sum(logs.values())
         return logs

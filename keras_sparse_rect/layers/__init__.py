@@ -5,4 +5,9 @@ from keras_sparse_rect.layers.salt_and_pepper_noise import SaltAndPepperNoise
 from keras_sparse_rect.layers.sign_flipped_rectifier import SignFlippedRectifier
 from keras_sparse_rect.layers.unit_interval_scaling import UnitIntervalScaling
 
-__all__ = ["MaskingNoise", "SaltAndPepperNoise", "SignFlippedRectifier", "UnitIntervalScaling"]
+__all__ = [
+    "MaskingNoise",
+    "SaltAndPepperNoise",
+    "SignFlippedRectifier",
+    "UnitIntervalScaling",
+]

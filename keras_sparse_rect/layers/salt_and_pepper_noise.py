@@ -38,8 +38,10 @@ class SaltAndPepperNoise(keras.layers.Layer):
         super().__init__(**kwargs)
         self.rate = check_rate("rate", rate)
         for name, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value))
             ):
                 raise ValueError(f"`{name}` must be a finite number; got {name}={value!r}.")
         if not high > low:

@@ -68,4 +68,8 @@ class SignFlippedRectifier(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "flip_fraction": self.flip_fraction, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "flip_fraction": self.flip_fraction,
+            "seed": self.seed,
+        }

@@ -1,0 +1,47 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
+
+
+def _model():
+    inputs = keras.Input((4,))
+    h1 = keras.layers.Dense(3, activation="relu", name="h1", kernel_initializer="ones")(inputs)
+    h2 = keras.layers.Dense(2, activation="relu", name="h2", kernel_initializer="ones")(h1)
+    outputs = keras.layers.Dense(2, activation="softmax")(h2)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    return model
+
+
+X = np.abs(np.random.default_rng(0).normal(size=(20, 4))).astype("float32")
+Y = np.zeros(20, "int32")
+
+
+def test_dead_units_and_sparsity_reach_history():
+    model = _model()
+    # Kill unit 1 of h1 and unit 0 of h2 by giving them a very negative bias.
+    model.get_layer("h1").bias.assign(np.array([0.0, -1e3, 0.0], "float32"))
+    model.get_layer("h2").bias.assign(np.array([-1e3, 0.0], "float32"))
+    dead = DeadUnitMonitor(X, batch_size=7)
+    history = model.fit(X, Y, epochs=2, verbose=0, callbacks=[dead, SparsityMonitor(X)])
+    assert history.history["dead_units/h1"] == [1, 1]
+    assert history.history["dead_units/h2"] == [1, 1]
+    assert history.history["dead_units"] == [2, 2]
+    np.testing.assert_array_equal(dead.dead_units["h1"], [1])
+    assert history.history["sparsity/h1"][0] == pytest.approx(1 / 3)
+    assert history.history["sparsity/h2"][0] == pytest.approx(1 / 2)
+    assert history.history["sparsity"][0] == pytest.approx((1 / 3 + 1 / 2) / 2)
+
+
+def test_every_and_argument_checks():
+    model = _model()
+    history = model.fit(X, Y, epochs=2, verbose=0, callbacks=[SparsityMonitor(X, every=2)])
+    assert len(history.history["sparsity"]) == 1
+    with pytest.raises(ValueError, match="data"):
+        DeadUnitMonitor(None)
+    with pytest.raises(ValueError, match="batch_size"):
+        DeadUnitMonitor(X, batch_size=0)
+    with pytest.raises(ValueError, match="every"):
+        SparsityMonitor(X, every=0)
