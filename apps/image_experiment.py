@@ -1,0 +1,41 @@
+"""Section 4.1 in one command: train and evaluate one deep network on an image data set.
+
+    python -m apps.image_experiment                       # offline default: mnist_subset
+    python -m apps.image_experiment --dataset=mnist --activation=tanh --nopretrain
+    python -m apps.image_experiment --flagfile=best.flags --strategy=mirrored
+
+Writes ``--model_dir``/result.json, model.keras, test_predictions.npy and
+TensorBoard logs; a run killed at any point resumes when started again with the
+same ``--model_dir``. See keras_sparse_rect.experiments.image.
+"""
+
+from absl import app
+
+from apps import flags as app_flags
+
+app_flags.define_common_flags(model_dir="runs/image_experiment")
+app_flags.define_single_run_flags()
+
+
+def main(argv):
+    del argv
+    config = app_flags.config_from_flags()
+    from keras_sparse_rect import distribute
+    from keras_sparse_rect.experiments.image import run_image_experiment, summary
+
+    try:
+        # The strategy first: MultiWorkerMirroredStrategy must precede any other TF call.
+        strategy = distribute.get_strategy(config.strategy, config.tpu)
+        from keras_sparse_rect.data import load_image_dataset
+
+        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
+    except ValueError as error:
+        app_flags.fail(error)
+    result = run_image_experiment(
+        config, data=data, strategy=strategy, verbose=app_flags.verbosity()
+    )
+    print(summary(result))
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=app_flags.parse_flags)

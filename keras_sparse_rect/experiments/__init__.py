@@ -1,0 +1,1 @@
+"""The paper's experiments as importable functions; the absl apps in ``apps/`` call them."""

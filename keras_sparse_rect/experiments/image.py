@@ -1,0 +1,301 @@
+"""The image experiment of section 4.1: one network, trained and evaluated, results on disk.
+
+:func:`run_image_experiment` is what ``python -m apps.image_experiment`` runs, and
+what ``apps/table1.py``, ``apps/sparsity_sweep.py`` and
+``apps/labeled_fraction.py`` call once per configuration. It builds the network
+inside the strategy's scope, optionally pretrains it greedily as stacked
+denoising autoencoders, fine-tunes it with SGD, evaluates it, and writes into
+``model_dir``:
+
+- ``result.json``: configuration, validation and test error, per-layer sparsity
+  and dead units, timings, library and backend versions;
+- ``model.keras``: the trained network;
+- ``test_predictions.npy``: the predicted class of each test example (for
+  McNemar's test in Table 1);
+- ``logs/``: TensorBoard logs (``logs/pretrain`` for pretraining);
+- ``backup/`` while training: ``keras.callbacks.BackupAndRestore`` state, so a
+  run killed at any point resumes where it stopped when started again with the
+  same ``model_dir`` (a run killed during pretraining resumes from its last
+  finished layer, kept in ``pretraining/``).
+
+Every file is written atomically (temporary file, then rename).
+"""
+
+import dataclasses
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_sparse_rect import distribute, results
+from keras_sparse_rect._validation import check_non_negative, check_positive, check_rate
+from keras_sparse_rect.activations import NAMES as ACTIVATIONS
+from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
+from keras_sparse_rect.metrics import ActivationSparsity
+from keras_sparse_rect.utils import hidden_activation_model
+
+
+@dataclasses.dataclass
+class ImageExperimentConfig:
+    """One run of the image experiment. Defaults are the offline main job.
+
+    The paper's setting (section 4.1) is 3 x 1000 units, masking noise 0.25,
+    L1 0.001, SGD with mini-batches of 10 at a constant learning rate from
+    {0.1, 0.01, 0.001, 0.0001}. The number of epochs is not in the paper; the
+    defaults are sized so the main job ends in minutes on two CPU cores.
+    """
+
+    dataset: str = "mnist_subset"
+    data_dir: str | None = None
+    activation: str = "rectifier"
+    sign_flip: bool = True
+    pretrain: bool = True
+    hidden_units: tuple = (1000, 1000, 1000)
+    l1: float = 1e-3
+    noise: float = 0.25
+    learning_rate: float = 0.01
+    pretrain_learning_rate: float = 0.01
+    batch_size: int = 10
+    epochs: int = 20
+    pretrain_epochs: int = 5
+    labeled_fraction: float = 1.0
+    seed: int = 0
+    strategy: str = "default"
+    tpu: str | None = None
+    model_dir: str = "runs/image_experiment"
+
+    def validate(self):
+        """Raises ValueError naming the first invalid field and its value."""
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"`activation` must be one of {list(ACTIVATIONS)}; got "
+                f"activation={self.activation!r}."
+            )
+        if self.strategy not in distribute.NAMES:
+            raise ValueError(
+                f"`strategy` must be one of {list(distribute.NAMES)}; got "
+                f"strategy={self.strategy!r}."
+            )
+        if not self.hidden_units or any(
+            isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in self.hidden_units
+        ):
+            raise ValueError(
+                "`hidden_units` must be one or more ints >= 1; got "
+                f"hidden_units={list(self.hidden_units)!r}."
+            )
+        check_non_negative("l1", self.l1)
+        check_rate("noise", self.noise)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
+        for name in ("batch_size", "epochs", "pretrain_epochs"):
+            value = getattr(self, name)
+            low = 1 if name == "batch_size" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"`{name}` must be an int >= {low}; got {name}={value!r}.")
+        if not 0.0 < self.labeled_fraction <= 1.0:
+            raise ValueError(
+                "`labeled_fraction` must be in (0, 1]; got "
+                f"labeled_fraction={self.labeled_fraction!r}."
+            )
+        if self.strategy == "tpu" and keras.backend.backend() != "tensorflow":
+            raise ValueError("strategy='tpu' needs the TensorFlow backend.")
+        return self
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["hidden_units"] = list(self.hidden_units)
+        return config
+
+
+def labeled_subset(y, fraction, seed):
+    """Indices of a class-stratified ``fraction`` of the examples (at least one per class)."""
+    if fraction >= 1.0:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        count = max(1, int(round(fraction * members.size)))
+        keep.append(rng.choice(members, size=count, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def _flat(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def run_image_experiment(config, data=None, strategy=None, verbose=1):
+    """Runs one configuration; returns the result dict also written to ``result.json``.
+
+    Args:
+        config: an :class:`ImageExperimentConfig`.
+        data: the loaded data set (``load_image_dataset``'s result); loaded from
+            ``config.dataset`` when ``None``.
+        strategy: the distribution strategy; from ``config.strategy`` when
+            ``None``. Under ``multi_worker_mirrored`` create it first, before
+            any other TensorFlow call.
+        verbose: Keras progress bars (1), one line per epoch (2) or none (0).
+
+    Returns:
+        The result dict, plus ``"test_correct"``: a boolean array, whether each
+        test example was classified correctly (not written to the JSON).
+    """
+    from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
+    from keras_sparse_rect.models import build_deep_network, compile_for_paper
+
+    config.validate()
+    started = time.perf_counter()
+    if strategy is None:
+        strategy = distribute.get_strategy(config.strategy, config.tpu)
+    if data is None:
+        from keras_sparse_rect.data import load_image_dataset
+
+        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
+    loaded = time.perf_counter()
+
+    chief = distribute.is_chief()
+    model_dir = (
+        config.model_dir
+        if chief
+        else os.path.join(config.model_dir, "workers", str(distribute.task_index()))
+    )
+    os.makedirs(model_dir, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+
+    labeled = labeled_subset(data.y_train, config.labeled_fraction, config.seed)
+    x_train, y_train = data.x_train[labeled], data.y_train[labeled]
+    train_input, unlabeled = (x_train, y_train), data.x_train
+    if data.train_distortion is not None:
+        # NISTP: fresh distortions of the clean images each epoch, in tf.data.
+        from keras_sparse_rect.data import to_tf_dataset
+
+        distortion = {"distortion": data.train_distortion, "seed": config.seed}
+        train_input = (
+            to_tf_dataset(x_train, y_train, config.batch_size, shuffle=True, **distortion),
+            None,
+        )
+        unlabeled = to_tf_dataset(data.x_train, data.y_train, 1024, **distortion)
+    if x_train.dtype == np.uint8:
+        x_train = x_train.astype("float32") / 255.0  # for the monitors only
+
+    with strategy.scope():
+        model = build_deep_network(
+            data.input_shape,
+            data.num_classes,
+            hidden_units=tuple(config.hidden_units),
+            activation=config.activation,
+            sign_flip=config.sign_flip,
+            l1=config.l1,
+            seed=config.seed,
+        )
+        compile_for_paper(model, learning_rate=config.learning_rate)
+
+    log_dir = os.path.join(model_dir, "logs")
+    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup"))]
+    if config.pretrain and config.pretrain_epochs > 0:
+        callbacks.append(
+            GreedyLayerwisePretraining(
+                unlabeled,  # the whole training set, unlabeled (Figure 3 right)
+                epochs=config.pretrain_epochs,
+                learning_rate=config.pretrain_learning_rate,
+                noise=config.noise,
+                batch_size=config.batch_size,
+                checkpoint_dir=os.path.join(model_dir, "pretraining"),
+                log_dir=log_dir,
+                seed=config.seed,
+                verbose=verbose,
+            )
+        )
+    probe_rows = min(2000, data.x_val.shape[0])
+    callbacks += [
+        SparsityMonitor(data.x_val[:probe_rows]),
+        DeadUnitMonitor(x_train[:probe_rows]),
+        keras.callbacks.TensorBoard(log_dir),
+    ]
+    history = model.fit(
+        *train_input,
+        batch_size=None if train_input[1] is None else config.batch_size,
+        epochs=config.epochs,
+        validation_data=(data.x_val, data.y_val),
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    trained = time.perf_counter()
+
+    eval_batch = max(config.batch_size, 256)
+    val_probs = model.predict(data.x_val, batch_size=eval_batch, verbose=0)
+    test_probs = model.predict(data.x_test, batch_size=eval_batch, verbose=0)
+    test_pred = np.argmax(test_probs, axis=-1)
+    test_correct = test_pred == np.asarray(data.y_test).ravel()
+    val_error = float(np.mean(np.argmax(val_probs, axis=-1) != np.asarray(data.y_val).ravel()))
+
+    probe, names = hidden_activation_model(model)
+    sparsity = ActivationSparsity(layer_names=names)
+    for start in range(0, data.x_test.shape[0], eval_batch):
+        outputs = probe(data.x_test[start : start + eval_batch], training=False)
+        sparsity.update_state(outputs if isinstance(outputs, (list, tuple)) else [outputs])
+    sparsity_result = {k: float(v) for k, v in sparsity.result().items()}
+    dead = DeadUnitMonitor(x_train, layer_names=None, batch_size=eval_batch)
+    dead.set_model(model)
+    dead_logs = dead.compute()
+    finished = time.perf_counter()
+
+    result = {
+        "config": config.to_dict(),
+        "dataset": {
+            "name": config.dataset,
+            "train": int(data.x_train.shape[0]),
+            "labeled": int(x_train.shape[0]),
+            "validation": int(data.x_val.shape[0]),
+            "test": int(data.x_test.shape[0]),
+            "num_classes": int(data.num_classes),
+            "input_shape": list(data.input_shape),
+        },
+        "test_error": float(1.0 - np.mean(test_correct)),
+        "validation_error": val_error,
+        "sparsity": sparsity_result["sparsity"],
+        "sparsity_per_layer": {n: sparsity_result[f"sparsity/{n}"] for n in names},
+        "dead_units_per_layer": {n: dead_logs[f"dead_units/{n}"] for n in names},
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "timings_s": {
+            "load": round(loaded - started, 3),
+            "train": round(trained - loaded, 3),
+            "evaluate": round(finished - trained, 3),
+            "total": round(finished - started, 3),
+        },
+        "replicas": distribute.num_replicas(strategy),
+        "environment": results.environment(),
+        "files": {
+            "result": os.path.join(model_dir, "result.json"),
+            "model": os.path.join(model_dir, "model.keras"),
+            "test_predictions": os.path.join(model_dir, "test_predictions.npy"),
+            "tensorboard": log_dir,
+        },
+    }
+    with results.atomic_path(result["files"]["model"]) as tmp:  # tmp ends in .keras
+        model.save(tmp)
+    with results.atomic_path(result["files"]["test_predictions"]) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, test_pred.astype("int32"), allow_pickle=False)
+    results.write_json_atomic(result["files"]["result"], result)
+    return {**result, "test_correct": test_correct}
+
+
+def summary(result):
+    """A short, human-readable summary of a result dict."""
+    lines = [
+        f"test error {100 * result['test_error']:.2f}%  "
+        f"(validation {100 * result['validation_error']:.2f}%)  "
+        f"on {result['dataset']['name']} ({result['dataset']['test']} test examples)",
+        "sparsity per hidden layer: "
+        + ", ".join(f"{n} {100 * v:.1f}%" for n, v in result["sparsity_per_layer"].items())
+        + f"  (average {100 * result['sparsity']:.1f}%)",
+        "dead units per hidden layer: "
+        + ", ".join(f"{n} {v}" for n, v in result["dead_units_per_layer"].items()),
+        f"wall time {result['timings_s']['total']:.1f} s "
+        f"(training {result['timings_s']['train']:.1f} s)",
+        f"results: {result['files']['result']}, model: {result['files']['model']}, "
+        f"TensorBoard: {result['files']['tensorboard']}",
+    ]
+    return "\n".join(lines)

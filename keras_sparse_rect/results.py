@@ -1,0 +1,79 @@
+"""Writing results atomically, and describing the software that produced them.
+
+Every results file (JSON, Markdown, CSV, PNG) is written to a temporary file in
+the destination's folder and renamed over the destination when complete, so a
+crash or a kill never leaves a half-written file behind.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside ``path``; renames it to ``path`` on success.
+
+    Example:
+
+    >>> with atomic_path("figure.png") as tmp:  # doctest: +SKIP
+    ...     fig.savefig(tmp, format="png")
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def write_text_atomic(path, text):
+    """Writes ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+    return path
+
+
+def write_json_atomic(path, data):
+    """Writes ``data`` as indented JSON to ``path`` atomically."""
+    return write_text_atomic(
+        path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n"
+    )
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def environment():
+    """Versions of the library, Keras, its backend and Python, for result files."""
+    import keras
+
+    import keras_sparse_rect
+
+    backend = keras.backend.backend()
+    info = {
+        "keras_sparse_rect": keras_sparse_rect.__version__,
+        "keras": keras.__version__,
+        "backend": backend,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    with contextlib.suppress(ImportError):
+        module = __import__({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend])
+        info[f"{backend}_version"] = module.__version__
+    return info
