@@ -55,7 +55,7 @@ class ImageExperimentConfig:
     l1: float = 1e-3
     noise: float = 0.25
     learning_rate: float = 0.01
-    pretrain_learning_rate: float = 0.01
+    pretrain_learning_rate: float = 0.001
     batch_size: int = 10
     epochs: int = 20
     pretrain_epochs: int = 5
@@ -212,6 +212,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         SparsityMonitor(data.x_val[:probe_rows]),
         DeadUnitMonitor(x_train[:probe_rows]),
         keras.callbacks.TensorBoard(log_dir),
+        keras.callbacks.TerminateOnNaN(),  # a diverged run says so instead of training on
     ]
     history = model.fit(
         *train_input,
@@ -253,6 +254,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
             "input_shape": list(data.input_shape),
         },
         "test_error": float(1.0 - np.mean(test_correct)),
+        "diverged": bool(not np.all(np.isfinite(history.history.get("loss", [0.0])))),
         "validation_error": val_error,
         "sparsity": sparsity_result["sparsity"],
         "sparsity_per_layer": {n: sparsity_result[f"sparsity/{n}"] for n in names},
@@ -284,7 +286,15 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
 
 def summary(result):
     """A short, human-readable summary of a result dict."""
-    lines = [
+    lines = (
+        [
+            "WARNING: training diverged (NaN loss); lower --learning_rate or "
+            "--pretrain_learning_rate."
+        ]
+        if result.get("diverged")
+        else []
+    )
+    lines += [
         f"test error {100 * result['test_error']:.2f}%  "
         f"(validation {100 * result['validation_error']:.2f}%)  "
         f"on {result['dataset']['name']} ({result['dataset']['test']} test examples)",

@@ -1,0 +1,59 @@
+"""Table 1 and Figure 3 apps, end to end on tiny real data."""
+
+import csv
+import json
+
+import pytest
+
+from tests.apps.conftest import run_app
+
+FAST = ["--hidden_units=16", "--batch_size=50", "--epochs=1", "--pretrain_epochs=1", "--verbose=0"]
+
+
+@pytest.mark.tensorflow_only
+def test_table1(tiny_mnist, tmp_path):
+    run = run_app("apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST)
+    assert run.returncode == 0, run.stderr[-3000:]
+    markdown = (tmp_path / "table1.md").read_text()
+    for row in ("Rectifier", "Tanh", "Softplus", "With unsupervised", "Without unsupervised"):
+        assert row in markdown
+    table = json.loads((tmp_path / "table1.json").read_text())
+    (equivalence,) = table["equivalent"].values()
+    assert set(equivalence) == {"rectifier", "tanh", "softplus"}
+    assert all(0.0 <= v["p_value"] <= 1.0 for v in equivalence.values())
+    # A second start reuses the six finished runs instead of training again.
+    again = run_app("apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST)
+    assert again.returncode == 0
+    assert json.loads((tmp_path / "table1.json").read_text())["cells"] == table["cells"]
+
+
+@pytest.mark.tensorflow_only
+def test_sparsity_sweep(tiny_mnist, tmp_path):
+    run = run_app(
+        "apps.sparsity_sweep",
+        f"--dataset={tiny_mnist}",
+        f"--model_dir={tmp_path}",
+        "--num_networks=2",
+        *FAST,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = list(csv.DictReader((tmp_path / "sparsity_sweep.csv").open()))
+    assert [float(r["l1"]) for r in rows] == [0.0, 0.001]
+    assert all(0.0 <= float(r["sparsity"]) <= 1.0 for r in rows)
+    assert (tmp_path / "sparsity_sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.tensorflow_only
+def test_labeled_fraction(tiny_mnist, tmp_path):
+    run = run_app(
+        "apps.labeled_fraction",
+        f"--dataset={tiny_mnist}",
+        f"--model_dir={tmp_path}",
+        "--fractions=0.5,1",
+        *FAST,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = list(csv.DictReader((tmp_path / "labeled_fraction.csv").open()))
+    assert len(rows) == 8  # 2 fractions x (rectifier, tanh) x (with, without)
+    assert {int(r["labeled"]) for r in rows} == {200, 400}
+    assert (tmp_path / "labeled_fraction.png").read_bytes()[:4] == b"\x89PNG"
