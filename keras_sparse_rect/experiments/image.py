@@ -179,6 +179,10 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
     if x_train.dtype == np.uint8:
         x_train = x_train.astype("float32") / 255.0  # for the monitors only
 
+    # Keras' multi-step loop (steps_per_execution > 1) fails under
+    # MultiWorkerMirroredStrategy ("You must feed a value for placeholder tensor").
+    multi_worker = config.strategy == "multi_worker_mirrored"
+    steps = {"steps_per_execution": 1} if multi_worker else {}
     with strategy.scope():
         model = build_deep_network(
             data.input_shape,
@@ -189,7 +193,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
             l1=config.l1,
             seed=config.seed,
         )
-        compile_for_paper(model, learning_rate=config.learning_rate)
+        compile_for_paper(model, learning_rate=config.learning_rate, **steps)
 
     log_dir = os.path.join(model_dir, "logs")
     callbacks = [keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup"))]
@@ -205,6 +209,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
                 log_dir=log_dir,
                 seed=config.seed,
                 verbose=verbose,
+                **steps,
             )
         )
     probe_rows = min(2000, data.x_val.shape[0])
