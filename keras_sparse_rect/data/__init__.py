@@ -1,0 +1,45 @@
+"""Data sets of the paper's experiments (section 4), under one registry of names.
+
+Images (section 4.1): :func:`load_image_dataset` ("mnist_subset", "mnist",
+"cifar10", "nistp", "norb", "smallnorb", "idx:DIR", "npz:FILE") returns an
+:class:`ImageDataset`; :func:`to_tf_dataset` feeds a split to ``fit`` through
+tf.data; :func:`nistp_distortion` builds the NISTP distortion pipeline. Readers
+for the original file formats: :func:`read_idx` (MNIST) and
+:func:`read_norb_matrix` (NORB). A missing data set raises
+:class:`DatasetNotFoundError` within seconds, with one line saying how to get it.
+
+tensorflow-datasets and TensorFlow are imported only by the functions that
+need them, so importing this package stays light.
+"""
+
+from keras_sparse_rect.data.distortions import (
+    RandomPixelNoise,
+    RandomStrokeThickness,
+    RandomWarp,
+    nistp_distortion,
+)
+from keras_sparse_rect.data.errors import DatasetNotFoundError
+from keras_sparse_rect.data.idx import read_idx
+from keras_sparse_rect.data.images import (
+    IMAGE_DATASETS,
+    ImageDataset,
+    distort_arrays,
+    load_image_dataset,
+    to_tf_dataset,
+)
+from keras_sparse_rect.data.norb import read_norb_matrix
+
+__all__ = [
+    "IMAGE_DATASETS",
+    "DatasetNotFoundError",
+    "ImageDataset",
+    "RandomPixelNoise",
+    "RandomStrokeThickness",
+    "RandomWarp",
+    "distort_arrays",
+    "load_image_dataset",
+    "nistp_distortion",
+    "read_idx",
+    "read_norb_matrix",
+    "to_tf_dataset",
+]

@@ -1,0 +1,55 @@
+"""Reader for IDX files, the format of the original MNIST distribution.
+
+An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of
+dimensions), one big-endian uint32 per dimension, then the values in C order,
+big-endian. ``.gz`` files (as MNIST is distributed) are read as they are.
+"""
+
+import os
+
+import numpy as np
+
+from keras_sparse_rect.data._files import check_at_end, open_binary, read_exactly
+
+# Type code (third magic byte) -> big-endian numpy dtype.
+IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def read_idx(path):
+    """Reads an IDX file (gzipped or not) into a numpy array of native byte order.
+
+    Raises ``ValueError`` naming the file when its magic number is wrong, when
+    it is shorter than its header promises (truncated) or longer, or when its
+    gzip stream is corrupt.
+
+    Example:
+
+    >>> from keras_sparse_rect.data import read_idx
+    >>> images = read_idx("mnist/train-images-idx3-ubyte.gz")  # (60000, 28, 28) uint8
+    """
+    path = os.fspath(path)
+    with open_binary(path) as f:
+        magic = read_exactly(f, 4, path, "the magic number")
+        zero, type_code, ndim = magic[:2], magic[2], magic[3]
+        if zero != b"\x00\x00" or type_code not in IDX_DTYPES:
+            raise ValueError(
+                f"{path}: not an IDX file: magic number {magic.hex()} should be "
+                "0000 followed by a type code (08, 09, 0b, 0c, 0d or 0e) and the "
+                "number of dimensions."
+            )
+        if ndim == 0:
+            raise ValueError(f"{path}: IDX header declares 0 dimensions.")
+        dims = read_exactly(f, 4 * ndim, path, f"the {ndim} dimension sizes")
+        shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
+        dtype = IDX_DTYPES[type_code]
+        count = int(np.prod(shape, dtype=np.int64))
+        data = read_exactly(f, count * dtype.itemsize, path, f"data of shape {shape}")
+        check_at_end(f, path)
+    return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)

