@@ -57,7 +57,7 @@ class ImageExperimentConfig:
     learning_rate: float = 0.01
     pretrain_learning_rate: float = 0.001
     batch_size: int = 10
-    epochs: int = 20
+    epochs: int = 30
     pretrain_epochs: int = 5
     labeled_fraction: float = 1.0
     seed: int = 0
