@@ -107,3 +107,95 @@ class ActivationSparsity(keras.metrics.Metric):
             "layer_names": self.layer_names,
             "num_layers": self.num_layers,
         }
+
+
+def expected_rating(probabilities, values):
+    """The expected rating under a softmax output: ``sum_k p_k * values[k]`` (section 4.2).
+
+    "Predicted ratings are defined by the expected star value computed using
+    multiclass (multinomial, softmax) logistic regression output probabilities."
+
+    Args:
+        probabilities: ``(batch, classes)`` class probabilities.
+        values: the rating of each class, e.g. ``[1, 2, 3, 4, 5]`` stars.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_rect.metrics import expected_rating
+    >>> p = np.array([[0.5, 0.0, 0.0, 0.0, 0.5]], "float32")
+    >>> float(expected_rating(p, [1, 2, 3, 4, 5])[0])
+    3.0
+    """
+    probabilities = ops.convert_to_tensor(probabilities)
+    values = ops.cast(ops.convert_to_tensor(_check_rating_values(values)), probabilities.dtype)
+    return ops.sum(probabilities * values, axis=-1)
+
+
+def _check_rating_values(values):
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        values = None
+    if not values or len(values) < 2 or not all(abs(v) < float("inf") for v in values):
+        raise ValueError(
+            "`values` must be a sequence of at least 2 finite numbers (the rating of each "
+            f"class); got values={values!r}."
+        )
+    return values
+
+
+@register
+class ExpectedRatingRMSE(keras.metrics.Metric):
+    """Root mean squared error of the expected rating (section 4.2, Table 2).
+
+    ``y_true`` holds class indices (``0 .. len(values) - 1``); ``y_pred`` holds
+    softmax probabilities. The prediction is :func:`expected_rating` and the
+    truth is ``values[y_true]``; the result is ``sqrt(mean((pred - truth)^2))``
+    over every update (weighted by ``sample_weight`` if given).
+
+    Args:
+        values: the rating of each class (e.g. ``[1, 2, 3, 4, 5]`` stars, or
+            ``[0, 1]`` for two labels).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_rect.metrics import ExpectedRatingRMSE
+    >>> metric = ExpectedRatingRMSE([1, 2, 3])
+    >>> metric.update_state([0, 2], np.array([[1, 0, 0], [0, 0.5, 0.5]], "float32"))
+    >>> round(float(metric.result()), 4)  # sqrt((0 + 0.25) / 2)
+    0.3536
+    """
+
+    def __init__(self, values, name="rmse", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.values = _check_rating_values(values)
+        self.squared_error = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="squared_error"
+        )
+        self.weight = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="weight"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.cast(ops.convert_to_tensor(y_pred), "float32")
+        values = ops.convert_to_tensor(self.values, dtype="float32")
+        classes = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), (-1,)), "int32")
+        error = ops.square(expected_rating(y_pred, self.values) - ops.take(values, classes))
+        if sample_weight is None:
+            weights = ops.ones_like(error)
+        else:
+            weights = ops.cast(ops.reshape(ops.convert_to_tensor(sample_weight), (-1,)), "float32")
+        self.squared_error.assign(self.squared_error + ops.sum(error * weights))
+        self.weight.assign(self.weight + ops.sum(weights))
+
+    def result(self):
+        return ops.sqrt(ops.divide_no_nan(self.squared_error, self.weight))
+
+    def reset_state(self):
+        self.squared_error.assign(0.0)
+        self.weight.assign(0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "values": self.values}
