@@ -8,10 +8,15 @@ for the original file formats: :func:`read_idx` (MNIST) and
 :func:`read_norb_matrix` (NORB). A missing data set raises
 :class:`DatasetNotFoundError` within seconds, with one line saying how to get it.
 
+Reviews (section 4.2): :func:`load_reviews` (CSV, TSV or JSON-lines files) and
+:func:`load_rotten_tomatoes` (the offline default) return sparse binary bags of
+words (:class:`BagOfWords`); :func:`kfold_splits` cuts the cross-validation folds.
+
 tensorflow-datasets and TensorFlow are imported only by the functions that
 need them, so importing this package stays light.
 """
 
+from keras_sparse_rect.data.bag_of_words import BagOfWords
 from keras_sparse_rect.data.distortions import (
     RandomPixelNoise,
     RandomStrokeThickness,
@@ -19,6 +24,7 @@ from keras_sparse_rect.data.distortions import (
     nistp_distortion,
 )
 from keras_sparse_rect.data.errors import DatasetNotFoundError
+from keras_sparse_rect.data.folds import kfold_splits
 from keras_sparse_rect.data.idx import read_idx
 from keras_sparse_rect.data.images import (
     IMAGE_DATASETS,
@@ -28,18 +34,28 @@ from keras_sparse_rect.data.images import (
     to_tf_dataset,
 )
 from keras_sparse_rect.data.norb import read_norb_matrix
+from keras_sparse_rect.data.reviews import BadReviewRow, RatingScale, load_reviews, read_reviews
+from keras_sparse_rect.data.rotten_tomatoes import load_rotten_tomatoes, rotten_tomatoes_path
 
 __all__ = [
     "IMAGE_DATASETS",
+    "BadReviewRow",
+    "BagOfWords",
     "DatasetNotFoundError",
     "ImageDataset",
     "RandomPixelNoise",
     "RandomStrokeThickness",
     "RandomWarp",
     "distort_arrays",
+    "kfold_splits",
     "load_image_dataset",
+    "load_reviews",
+    "load_rotten_tomatoes",
     "nistp_distortion",
     "read_idx",
+    "RatingScale",
     "read_norb_matrix",
+    "read_reviews",
+    "rotten_tomatoes_path",
     "to_tf_dataset",
 ]
