@@ -36,7 +36,7 @@ def _stream(distortion, x, y, seed=3):
 
 
 def test_same_seed_same_distortions_other_seed_others():
-    x, y = _characters()
+    x, y = _characters(300)  # two chunks of up to 256 images: two streams
     a, labels_a = _stream(nistp_distortion(seed=7), x, y)
     b, labels_b = _stream(nistp_distortion(seed=7), x, y)
     c, _ = _stream(nistp_distortion(seed=8), x, y)
@@ -152,3 +152,34 @@ def test_invalid_arguments(make, argument):
 )
 def test_config_round_trip(layer):
     assert_config_round_trip(layer)
+
+
+@pytest.mark.parametrize("streams, seed", [(1, 0), (3, None)])
+def test_small_batches_cover_the_data_once_per_epoch(streams, seed):
+    x, _ = _characters(1000)
+    y = np.arange(1000, dtype=np.int32)
+    ds = to_tf_dataset(
+        x,
+        y,
+        30,
+        shuffle=True,
+        seed=seed,
+        distortion=RandomPixelNoise(0.1, seed=0),
+        distortion_streams=streams,
+    )
+    batches = [labels.numpy() for _, labels in ds]
+    assert [len(b) for b in batches] == [30] * 33 + [10]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    dropped = to_tf_dataset(x, y, 30, distortion=RandomPixelNoise(0.1), drop_remainder=True)
+    assert sum(len(labels) for _, labels in dropped) == 990
+
+
+def test_streams_are_independent_copies():
+    x, y = _characters(16)
+    x = np.repeat(x[:1], 1024, axis=0)  # one image: differences come from the noise
+    ds = to_tf_dataset(x, np.zeros(1024, np.int32), 256, distortion=RandomPixelNoise(0.2, seed=0))
+    chunks = [images.numpy() for images, _ in ds]
+    assert len(chunks) == 4
+    for i in range(4):
+        for j in range(i):
+            assert np.abs(chunks[i] - chunks[j]).mean() > 0.01  # no two streams alike
