@@ -30,9 +30,9 @@ import numpy as np
 from keras_sparse_rect._validation import check_non_negative, check_rate, check_seed
 from keras_sparse_rect.api import register
 
-try:  # Keras >= 3.10
+try:  # recent Keras 3 calls it DataLayer, earlier releases TFDataLayer
     from keras.src.layers.preprocessing.data_layer import DataLayer
-except ImportError:  # pragma: no cover - older Keras 3
+except ImportError:  # pragma: no cover
     from keras.src.layers.preprocessing.tf_data_layer import TFDataLayer as DataLayer
 
 

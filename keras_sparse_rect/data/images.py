@@ -259,7 +259,10 @@ def _to_float_images(x):
 
 
 def _stratified_split(labels, fractions, seed=_SPLIT_SEED):
-    """Index arrays, one per fraction, that split each class in those proportions."""
+    """Index arrays, one per fraction, that split each class in those proportions.
+
+    Deterministic (fixed seed); each array lists its classes mixed, in random order.
+    """
     rng = np.random.default_rng(seed)
     parts = [[] for _ in fractions]
     cuts = np.cumsum(fractions)[:-1]
@@ -268,7 +271,8 @@ def _stratified_split(labels, fractions, seed=_SPLIT_SEED):
         bounds = np.round(cuts * len(members)).astype(int)
         for part, chunk in zip(parts, np.split(members, bounds), strict=True):
             part.append(chunk)
-    return [np.sort(np.concatenate(part)) for part in parts]
+    # Mixed classes in a fixed random order: a prefix of a split is a fair sample.
+    return [rng.permutation(np.concatenate(part)) for part in parts]
 
 
 def _last(x, y, count, name):
