@@ -12,6 +12,7 @@ from keras_sparse_rect import (
     layers,
     losses,
     metrics,
+    models,
     regularizers,
     utils,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "models",
     "regularizers",
     "utils",
     "__version__",

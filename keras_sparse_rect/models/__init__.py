@@ -1,0 +1,32 @@
+"""Models of the paper: the deep classifier and one layer of a stacked denoising autoencoder.
+
+- :func:`build_deep_network`: the classifier of section 4 (hidden layers, softmax
+  output), trained from random initialisation or after
+  :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining`.
+- :class:`DenoisingAutoencoder`: one layer of the stack (section 3.2).
+- :func:`compile_for_paper`: SGD at a constant learning rate, fast at batch 10.
+"""
+
+from keras_sparse_rect.models.deep_network import (
+    STEPS_PER_EXECUTION,
+    build_deep_network,
+    compile_for_paper,
+    hidden_layer_names,
+    resolve_jit_compile,
+)
+from keras_sparse_rect.models.denoising_autoencoder import (
+    RECONSTRUCTIONS,
+    DenoisingAutoencoder,
+)
+from keras_sparse_rect.models.sparse_autoencoder import SparseInputDenoisingAutoencoder
+
+__all__ = [
+    "RECONSTRUCTIONS",
+    "STEPS_PER_EXECUTION",
+    "DenoisingAutoencoder",
+    "SparseInputDenoisingAutoencoder",
+    "build_deep_network",
+    "compile_for_paper",
+    "hidden_layer_names",
+    "resolve_jit_compile",
+]

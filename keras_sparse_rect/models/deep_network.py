@@ -1,0 +1,252 @@
+"""The deep classifier of section 4 and the paper's SGD training setup."""
+
+import numbers
+
+import keras
+
+from keras_sparse_rect import activations
+from keras_sparse_rect._validation import check_non_negative, check_positive, check_seed
+from keras_sparse_rect.layers import SignFlippedRectifier
+from keras_sparse_rect.regularizers import ActivityL1
+
+#: Default ``steps_per_execution`` of :func:`compile_for_paper`: at the paper's
+#: batch of 10 a step is so short that per-step overhead dominates, so many steps
+#: run per call into the backend (see ``bench/sgd_speed.py``).
+STEPS_PER_EXECUTION = 100
+
+
+def hidden_layer_names(index):
+    """Names of hidden layer ``index`` (1-based): ``(dense name, activation name)``.
+
+    :func:`build_deep_network` names its layers this way, and
+    :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` finds them by it.
+    """
+    return f"hidden_{index}_dense", f"hidden_{index}"
+
+
+def _check_units(name, values):
+    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in values
+    ):
+        raise ValueError(
+            f"`{name}` must be a non-empty sequence of ints >= 1; got {name}={values!r}."
+        )
+    return tuple(int(v) for v in values)
+
+
+def build_deep_network(
+    input_shape,
+    num_classes,
+    hidden_units=(1000, 1000, 1000),
+    activation="rectifier",
+    sign_flip=True,
+    l1=1e-3,
+    seed=None,
+    sparse=False,
+    name="deep_network",
+):
+    """A deep classifier as in section 4: hidden layers, then softmax regression.
+
+    Each hidden layer ``k`` (1-based) is a ``Dense`` layer named ``hidden_k_dense``
+    followed by its non-linearity, named ``hidden_k``:
+
+    - ``"rectifier"`` with ``sign_flip=True``: a :class:`SignFlippedRectifier`
+      (half of the units negated, section 4.1); with ``sign_flip=False`` a plain
+      rectifier;
+    - ``"softplus"`` or ``"tanh"``: a ``keras.layers.Activation``
+      (``sign_flip`` applies to rectifiers only and is ignored here).
+
+    Every non-linearity carries ``activity_regularizer=ActivityL1(l1)``, the
+    paper's L1 penalty on the activations (section 4.1: 0.001 "during pre-training
+    and fine-tuning"). The paper states it for its rectifier networks; it is
+    applied to every activation here so that Table 1's neuron types train with
+    one setup; pass ``l1=0`` to turn it off. The output is
+    ``Dense(num_classes, activation="softmax")`` named ``output``, trained with the
+    negative log-likelihood (:func:`compile_for_paper`). Inputs of rank > 1
+    (images) are flattened first.
+
+    Initialisation is that of Glorot's code: weights uniform in
+    ``±sqrt(6 / (fan_in + fan_out))`` (``glorot_uniform``), biases zero, for the
+    hidden layers and the softmax layer alike.
+
+    Without pretraining this is the "without unsupervised pre-training" half of
+    Table 1; :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining`
+    pretrains its hidden layers as stacked denoising autoencoders.
+
+    Args:
+        input_shape: shape of one example, e.g. ``(784,)`` or ``(28, 28)``.
+        num_classes: number of classes, >= 2.
+        hidden_units: units per hidden layer: ``(1000, 1000, 1000)`` for MNIST,
+            CIFAR10 and NISTP; ``(4000, 2000)`` for NORB; ``(5000,)`` or
+            ``(5000,) * 3`` for the text of section 4.2.
+        activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
+        sign_flip: negate half of the rectifier units (section 4.1).
+        l1: coefficient of the L1 activation penalty, >= 0.
+        seed: int seed of the weights and sign patterns; ``None`` for random.
+        sparse: the input is sparse (``keras.Input(sparse=True)``), e.g. a
+            bag of words.
+        name: the model's name.
+
+    Returns:
+        An uncompiled functional ``keras.Model``.
+
+    Example:
+
+    >>> from keras_sparse_rect.models import build_deep_network, compile_for_paper
+    >>> model = build_deep_network((784,), 10, hidden_units=(1000, 1000, 1000))
+    >>> compile_for_paper(model, learning_rate=0.01)
+    >>> model.fit(x_train, y_train, batch_size=10)  # doctest: +SKIP
+    """
+    hidden_units = _check_units("hidden_units", hidden_units)
+    input_shape = _check_units("input_shape", input_shape)
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, numbers.Integral)
+        or (num_classes < 2)
+    ):
+        raise ValueError(f"`num_classes` must be an int >= 2; got num_classes={num_classes!r}.")
+    if not isinstance(activation, str):
+        raise ValueError(
+            f"`activation` must be one of {list(activations.NAMES)}; got activation={activation!r}."
+        )
+    activation_fn = activations.get(activation)
+    if not isinstance(sign_flip, bool):
+        raise ValueError(f"`sign_flip` must be a bool; got sign_flip={sign_flip!r}.")
+    l1 = check_non_negative("l1", l1)
+    seed = check_seed("seed", seed)
+    if sparse and len(input_shape) != 1:
+        raise ValueError(
+            f"`sparse` input must be of rank 1 per example; got input_shape={input_shape!r}."
+        )
+
+    def sub_seed(offset):
+        return None if seed is None else seed + offset
+
+    inputs = keras.Input(shape=input_shape, sparse=bool(sparse), name="input")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for index, units in enumerate(hidden_units, start=1):
+        dense_name, activation_name = hidden_layer_names(index)
+        x = keras.layers.Dense(
+            units,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=sub_seed(2 * index)),
+            bias_initializer="zeros",
+            name=dense_name,
+        )(x)
+        if activation_fn is activations.rectifier and sign_flip:
+            layer = SignFlippedRectifier(
+                seed=sub_seed(2 * index + 1),
+                activity_regularizer=ActivityL1(l1),
+                name=activation_name,
+            )
+        else:
+            layer = keras.layers.Activation(
+                activation_fn, activity_regularizer=ActivityL1(l1), name=activation_name
+            )
+        x = layer(x)
+    outputs = keras.layers.Dense(
+        num_classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=sub_seed(0)),
+        bias_initializer="zeros",
+        name="output",
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def resolve_jit_compile(jit_compile="auto", model=None):
+    """Turns ``"auto"`` into an explicit XLA choice for this backend.
+
+    Keras' own ``"auto"`` turns XLA off on a CPU-only TensorFlow machine
+    (``../shared/FACTS.md``), where it is what makes batch-10 SGD fast. Here
+    ``"auto"`` means: on, except on PyTorch, for sparse inputs (TensorFlow's sparse
+    ops do not compile) and under a ``tf.distribute`` strategy (as Keras does).
+    """
+    if jit_compile != "auto":
+        if not isinstance(jit_compile, bool):
+            raise ValueError(
+                f"`jit_compile` must be a bool or 'auto'; got jit_compile={jit_compile!r}."
+            )
+        return jit_compile
+    backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        return False
+    if model is not None and any(getattr(t, "sparse", False) for t in _model_inputs(model)):
+        return False
+    if backend == "tensorflow":
+        import tensorflow as tf  # TensorFlow only: the strategy check.
+
+        if tf.distribute.has_strategy() or (
+            model is not None
+            and getattr(model, "distribute_strategy", None) is not None
+            and model.distribute_strategy is not tf.distribute.get_strategy()
+        ):
+            return False
+    return True
+
+
+def _model_inputs(model):
+    try:
+        return list(model.inputs or [])
+    except (AttributeError, ValueError):
+        return []
+
+
+def compile_for_paper(
+    model,
+    learning_rate=0.01,
+    *,
+    loss="sparse_categorical_crossentropy",
+    metrics=("accuracy",),
+    steps_per_execution=STEPS_PER_EXECUTION,
+    jit_compile="auto",
+    **kwargs,
+):
+    """Compiles ``model`` for the paper's training: SGD at a constant learning rate.
+
+    Section 4.1: "stochastic gradient descent with mini-batches of size 10 for both
+    unsupervised and supervised training phases", constant learning rates, and
+    the negative log-likelihood of a softmax output. Pass ``batch_size=10`` to
+    ``fit``. At that batch size a step is so short that per-step overhead
+    dominates, so by default many steps run per call into the backend
+    (``steps_per_execution``) and each step is compiled with XLA
+    (:func:`resolve_jit_compile`); ``bench/sgd_speed.py`` measures the gain.
+
+    Args:
+        model: a ``keras.Model`` (a classifier, or a
+            :class:`~keras_sparse_rect.models.DenoisingAutoencoder` with ``loss=None``
+            and ``metrics=None``).
+        learning_rate: the constant SGD learning rate, > 0.
+        loss: the loss (default: negative log-likelihood of integer labels).
+        metrics: metrics to report (default accuracy).
+        steps_per_execution: training steps per call into the backend, >= 1.
+        jit_compile: ``"auto"`` (see :func:`resolve_jit_compile`) or a bool.
+        **kwargs: other ``compile`` arguments.
+
+    Example:
+
+    >>> compile_for_paper(model, learning_rate=0.01)  # doctest: +SKIP
+    """
+    learning_rate = check_positive("learning_rate", learning_rate)
+    if (
+        isinstance(steps_per_execution, bool)
+        or not isinstance(steps_per_execution, numbers.Integral)
+        or steps_per_execution < 1
+    ):
+        raise ValueError(
+            "`steps_per_execution` must be an int >= 1; got "
+            f"steps_per_execution={steps_per_execution!r}."
+        )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+        loss=loss,
+        metrics=list(metrics) if metrics else None,
+        steps_per_execution=int(steps_per_execution),
+        jit_compile=resolve_jit_compile(jit_compile, model),
+        **kwargs,
+    )

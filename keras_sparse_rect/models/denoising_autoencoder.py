@@ -1,0 +1,376 @@
+"""One layer of a stack of denoising autoencoders (sections 3.2 and 4)."""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_sparse_rect import activations, losses
+from keras_sparse_rect._validation import check_non_negative, check_rate, check_seed
+from keras_sparse_rect.api import register
+from keras_sparse_rect.layers import MaskingNoise, SignFlippedRectifier, UnitIntervalScaling
+from keras_sparse_rect.models.deep_network import compile_for_paper
+from keras_sparse_rect.regularizers import ActivityL1
+
+#: The reconstruction strategies, by name (section 3.2 and 4.1).
+RECONSTRUCTIONS = (
+    "softplus_quadratic",
+    "scaled_sigmoid_cross_entropy",
+    "sigmoid_cross_entropy",
+)
+
+
+def _make_noise(noise, seed):
+    """``None`` / 0 -> no corruption; a rate -> MaskingNoise; a layer or its config as is."""
+    if noise is None:
+        return None
+    if isinstance(noise, dict):
+        noise = keras.saving.deserialize_keras_object(noise)
+    if isinstance(noise, keras.layers.Layer):
+        return noise
+    if isinstance(noise, numbers.Real) and not isinstance(noise, bool):
+        rate = check_rate("noise", noise)
+        return MaskingNoise(rate, seed=seed, name="corruption") if rate > 0 else None
+    raise ValueError(
+        "`noise` must be None, a masking rate in [0, 1), or a noise layer (e.g. "
+        f"MaskingNoise, SaltAndPepperNoise); got noise={noise!r}."
+    )
+
+
+def _check_target_range(target_range):
+    try:
+        low, high = (float(v) for v in target_range)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        raise ValueError(
+            "`target_range` must be (low, high) with finite low < high; got "
+            f"target_range={target_range!r}."
+        )
+    return low, high
+
+
+def _check_signs(input_signs):
+    if input_signs is None:
+        return None
+    signs = np.asarray(input_signs, dtype="float32")
+    if signs.ndim != 1 or signs.size == 0 or not np.all(np.abs(signs) == 1.0):
+        raise ValueError(
+            "`input_signs` must be None or a 1-D sequence of +1 and -1; got "
+            f"input_signs={input_signs!r}."
+        )
+    return signs
+
+
+@register
+class DenoisingAutoencoder(keras.Model):
+    """One layer of a stacked denoising autoencoder (Vincent et al., 2008; section 3.2).
+
+    ``x -> corruption -> encoder h = f(x W + b) -> decoder logits a = h W' + b'``,
+    trained to reconstruct the clean ``x``. The encoder is a ``Dense`` layer
+    (``encoder``) and its non-linearity (``encoder_activation``: a
+    :class:`SignFlippedRectifier`, or a rectifier, softplus or tanh), with the
+    paper's L1 activation penalty (:class:`ActivityL1`). The decoder's weights are
+    tied, ``W' = W^T``, with their own bias (as in Glorot's code), or untied.
+
+    ``reconstruction`` picks one of the strategies of section 3.2:
+
+    - ``"softplus_quadratic"``: softplus decoder, quadratic cost (strategy 1, the
+      paper's choice for images and for rectifier and softplus networks in 4.1);
+    - ``"scaled_sigmoid_cross_entropy"``: the input is first scaled into [0, 1]
+      by a :class:`UnitIntervalScaling` layer (``input_scaling``, set by
+      :meth:`adapt`, which ``fit`` calls once by itself), then sigmoid decoder,
+      cross-entropy (strategy 2, the paper's choice for text, section 4.2);
+    - ``"sigmoid_cross_entropy"``: sigmoid decoder and cross-entropy on inputs in
+      ``target_range``: (0, 1) for binary input or pixels; (-1, 1) for the
+      activations of a tanh layer (the tanh cross-entropy of section 4.1).
+
+    Costs are summed over input units and averaged over the batch. ``fit(x)``
+    trains on unlabeled inputs alone (no ``y``); without ``compile`` it uses
+    :func:`compile_for_paper` (SGD at the constant learning rate 0.001). Its logs hold ``loss``
+    (reconstruction plus L1 penalty) and ``reconstruction``, the reconstruction
+    cost alone: of the corrupted input during training, of the clean input in
+    ``evaluate``. ``call`` returns the decoder's pre-activation (logits); use
+    :meth:`reconstruct` and :meth:`encode` for the reconstruction and the code.
+
+    ``input_signs`` (+1/-1 per input unit) is the sign pattern of a
+    :class:`SignFlippedRectifier` layer below: as in Glorot's code the decoder's
+    output units get the same signs, so a softplus decoder can reconstruct the
+    negated units (the cost is computed on ``input_signs * x``).
+
+    Args:
+        units: number of hidden units, >= 1.
+        activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
+        sign_flip: for rectifiers, negate half of the units (section 4.1).
+        l1: coefficient of the L1 activation penalty, >= 0 (the paper: 0.001).
+        noise: the corruption: a masking rate in [0, 1) (section 4.1 masks each
+            input with probability 0.25), a noise layer such as
+            ``SaltAndPepperNoise(0.1)`` (binary input, section 4.2), or ``None``.
+        reconstruction: one of :data:`RECONSTRUCTIONS`.
+        tied: tie the decoder's weights to the encoder's (``W' = W^T``).
+        target_range: range of the input for ``"sigmoid_cross_entropy"``.
+        input_signs: optional sign pattern of the input units (see above).
+        seed: int seed of the weights, sign pattern and noise; ``None`` for random.
+        **kwargs: ``keras.Model`` arguments (``name``, ...).
+
+    Example:
+
+    >>> from keras_sparse_rect.models import DenoisingAutoencoder
+    >>> dae = DenoisingAutoencoder(1000, noise=0.25, reconstruction="softplus_quadratic")
+    >>> dae.fit(x_unlabeled, epochs=10, batch_size=10)  # doctest: +SKIP
+    >>> h = dae.encode(x_unlabeled[:10])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="rectifier",
+        sign_flip=True,
+        l1=1e-3,
+        noise=0.25,
+        reconstruction="softplus_quadratic",
+        tied=True,
+        target_range=(0.0, 1.0),
+        input_signs=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"`units` must be an int >= 1; got units={units!r}.")
+        if not isinstance(activation, str) or activation not in activations.NAMES:
+            raise ValueError(
+                f"`activation` must be one of {list(activations.NAMES)}; got "
+                f"activation={activation!r}."
+            )
+        for name, value in (("sign_flip", sign_flip), ("tied", tied)):
+            if not isinstance(value, bool):
+                raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(
+                f"`reconstruction` must be one of {list(RECONSTRUCTIONS)}; got "
+                f"reconstruction={reconstruction!r}."
+            )
+        self.units = int(units)
+        self.activation = activation
+        self.sign_flip = sign_flip
+        self.l1 = check_non_negative("l1", l1)
+        self.reconstruction = reconstruction
+        self.tied = tied
+        self.target_range = _check_target_range(target_range)
+        self.input_signs = _check_signs(input_signs)
+        self.seed = check_seed("seed", seed)
+
+        self.input_scaling = (
+            UnitIntervalScaling(name="input_scaling")
+            if reconstruction == "scaled_sigmoid_cross_entropy"
+            else None
+        )
+        self.corruption = _make_noise(noise, self.seed)
+        self.encoder = keras.layers.Dense(
+            self.units,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=self.seed),
+            bias_initializer="zeros",
+            name="encoder",
+        )
+        if activation == "rectifier" and sign_flip:
+            self.encoder_activation = SignFlippedRectifier(
+                seed=self.seed, activity_regularizer=ActivityL1(self.l1), name="encoder_activation"
+            )
+        else:
+            self.encoder_activation = keras.layers.Activation(
+                activations.get(activation),
+                activity_regularizer=ActivityL1(self.l1),
+                name="encoder_activation",
+            )
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self._adapted = False
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(
+                "DenoisingAutoencoder expects inputs of shape (batch, features) with a "
+                f"known number of features; got input_shape={tuple(input_shape)}."
+            )
+        features = int(input_shape[-1])
+        if self.input_signs is not None and self.input_signs.shape[0] != features:
+            raise ValueError(
+                f"`input_signs` has {self.input_signs.shape[0]} entries but the input has "
+                f"{features} features."
+            )
+        if self.input_scaling is not None and not self.input_scaling.built:
+            self.input_scaling.build(input_shape)
+        self.encoder.build(input_shape)
+        self.encoder_activation.build((input_shape[0], self.units))
+        self.decoder_bias = self.add_weight(
+            name="decoder_bias", shape=(features,), initializer="zeros"
+        )
+        if not self.tied:
+            self.decoder_kernel = self.add_weight(
+                name="decoder_kernel",
+                shape=(self.units, features),
+                initializer=keras.initializers.GlorotUniform(
+                    seed=None if self.seed is None else self.seed + 1
+                ),
+            )
+
+    # The forward pass -----------------------------------------------------------
+
+    def _scaled(self, x):
+        x = ops.convert_to_tensor(x)
+        if "float" not in str(x.dtype):
+            x = ops.cast(x, self.compute_dtype)
+        return self.input_scaling(x) if self.input_scaling is not None else x
+
+    def _code(self, x):
+        return self.encoder_activation(self.encoder(x))
+
+    def _decode(self, h):
+        kernel = ops.transpose(self.encoder.kernel) if self.tied else self.decoder_kernel
+        return ops.matmul(h, ops.cast(kernel, h.dtype)) + ops.cast(self.decoder_bias, h.dtype)
+
+    def call(self, inputs, training=False):
+        x = self._scaled(inputs)
+        if self.corruption is not None:
+            x = self.corruption(x, training=training)
+        return self._decode(self._code(x))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    # The reconstruction cost ------------------------------------------------------
+
+    def _signs(self, dtype):
+        return ops.cast(ops.convert_to_tensor(self.input_signs), dtype)
+
+    def _target(self, x):
+        target = self._scaled(x)
+        if self.input_signs is not None and self.input_scaling is None:
+            target = target * self._signs(target.dtype)
+        return target
+
+    def _cost(self, target, logits):
+        """Per-example reconstruction cost (summed over input units)."""
+        if self.reconstruction == "softplus_quadratic":
+            return losses.softplus_quadratic(target, logits)
+        if self.reconstruction == "sigmoid_cross_entropy" and self.target_range != (0.0, 1.0):
+            return losses.tanh_cross_entropy(target, logits, target_range=self.target_range)
+        return losses.sigmoid_cross_entropy(target, logits)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Reconstruction cost of the clean input plus the L1 penalty; ``y`` is ignored."""
+        cost = self._cost(self._target(x), y_pred)
+        if sample_weight is None:
+            reconstruction = ops.mean(cost)
+        else:
+            weights = ops.cast(ops.reshape(sample_weight, (-1,)), cost.dtype)
+            reconstruction = ops.divide_no_nan(ops.sum(cost * weights), ops.sum(weights))
+        self.reconstruction_tracker.update_state(cost, sample_weight=sample_weight)
+        total = reconstruction
+        for penalty in self.losses:
+            total = total + ops.cast(ops.sum(penalty), reconstruction.dtype)
+        return total
+
+    # Public helpers ---------------------------------------------------------------
+
+    def adapt(self, data, batch_size=1024):
+        """Sets the input scaling of ``"scaled_sigmoid_cross_entropy"`` from ``data``.
+
+        Each input unit is divided by the largest magnitude it reaches in
+        ``data`` (:class:`UnitIntervalScaling`). Other strategies have nothing to
+        adapt. ``fit`` calls this once, on its training data, if you have not.
+        """
+        if self.input_scaling is not None:
+            self.input_scaling.adapt(data, batch_size=batch_size)
+        self._adapted = True
+
+    def encode(self, x):
+        """The clean code ``h`` of ``x`` (no corruption)."""
+        return self._code(self._scaled(x))
+
+    def reconstruct(self, x):
+        """The clean reconstruction of ``x``, in the space of the cost's target.
+
+        Softplus or sigmoid of the logits (times ``input_signs``, if given); for
+        ``target_range=(low, high)`` the sigmoid is mapped onto that range, which
+        is ``tanh`` for (-1, 1); for the scaled strategy, a value in [0, 1] per
+        scaled input unit.
+        """
+        logits = self(x, training=False)
+        if self.reconstruction == "softplus_quadratic":
+            output = ops.softplus(logits)
+        elif self.reconstruction == "sigmoid_cross_entropy" and self.target_range != (0.0, 1.0):
+            low, high = self.target_range
+            output = low + (high - low) * ops.sigmoid(2.0 * logits)
+        else:
+            output = ops.sigmoid(logits)
+        if self.input_signs is not None and self.input_scaling is None:
+            output = output * self._signs(output.dtype)
+        return output
+
+    def encoder_weights(self):
+        """``(kernel, bias)`` of a ``Dense`` layer computing the encoder from raw input.
+
+        These are the encoder's own weights, except for
+        ``"scaled_sigmoid_cross_entropy"``, whose encoder sees
+        ``min(|x| / scale, 1)``: there row ``i`` of the kernel is multiplied by
+        ``input_signs[i] / scale[i]`` (0 where ``scale`` is 0), which computes the
+        same pre-activation from the raw input wherever ``input_signs * x`` is
+        >= 0 and no larger than the scale adapted on the training data.
+        """
+        kernel = np.asarray(ops.convert_to_numpy(self.encoder.kernel))
+        bias = np.asarray(ops.convert_to_numpy(self.encoder.bias))
+        if self.input_scaling is not None:
+            scale = np.asarray(ops.convert_to_numpy(self.input_scaling.scale))
+            factor = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 0.0)
+            if self.input_signs is not None:
+                factor = factor * self.input_signs
+            kernel = kernel * factor[:, None].astype(kernel.dtype)
+        return kernel, bias
+
+    def _ensure_compiled(self):
+        if not self.compiled:
+            compile_for_paper(self, learning_rate=0.001, loss=None, metrics=None)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """``keras.Model.fit`` on unlabeled ``x`` (``(x, y)`` dataset batches use x)."""
+        if y is not None:
+            raise ValueError(
+                "DenoisingAutoencoder.fit takes unlabeled inputs only (the target is the "
+                f"clean input); got y of type {type(y).__name__}."
+            )
+        if self.input_scaling is not None and not self._adapted:
+            self.adapt(x)
+        self._ensure_compiled()
+        return super().fit(x, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """``keras.Model.evaluate``: the clean reconstruction cost of ``x``."""
+        self._ensure_compiled()
+        return super().evaluate(x, y, **kwargs)
+
+    def load_own_variables(self, store):
+        # A loaded model's input scaling was adapted before it was saved.
+        super().load_own_variables(store)
+        self._adapted = True
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "sign_flip": self.sign_flip,
+            "l1": self.l1,
+            "noise": (
+                None
+                if self.corruption is None
+                else keras.saving.serialize_keras_object(self.corruption)
+            ),
+            "reconstruction": self.reconstruction,
+            "tied": self.tied,
+            "target_range": list(self.target_range),
+            "input_signs": None if self.input_signs is None else self.input_signs.tolist(),
+            "seed": self.seed,
+        }

@@ -1,0 +1,141 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_sparse_rect import activations
+from keras_sparse_rect.layers import SignFlippedRectifier
+from keras_sparse_rect.models import (
+    STEPS_PER_EXECUTION,
+    build_deep_network,
+    compile_for_paper,
+    resolve_jit_compile,
+)
+from keras_sparse_rect.regularizers import ActivityL1
+from keras_sparse_rect.utils import hidden_tensors
+from tests.helpers import save_and_reload, to_numpy
+
+
+def test_layers_are_named_for_pretraining_and_initialised_as_glorot():
+    model = build_deep_network((28, 28), 10, hidden_units=(300, 200), seed=0)
+    assert [layer.name for layer in model.layers] == [
+        "input",
+        "flatten",
+        "hidden_1_dense",
+        "hidden_1",
+        "hidden_2_dense",
+        "hidden_2",
+        "output",
+    ]
+    for name, (fan_in, fan_out) in {
+        "hidden_1_dense": (784, 300),
+        "hidden_2_dense": (300, 200),
+        "output": (200, 10),
+    }.items():
+        layer = model.get_layer(name)
+        kernel = to_numpy(layer.kernel)
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        assert kernel.shape == (fan_in, fan_out)
+        assert np.abs(kernel).max() <= bound
+        assert np.abs(kernel).max() > 0.99 * bound  # uniform over the whole interval
+        assert kernel.std() == pytest.approx(bound / math.sqrt(3.0), rel=0.02)
+        np.testing.assert_array_equal(to_numpy(layer.bias), 0.0)
+    for name in ("hidden_1", "hidden_2"):
+        layer = model.get_layer(name)
+        assert isinstance(layer, SignFlippedRectifier)
+        assert to_numpy(layer.signs).sum() == 0  # half of the units negated
+        assert isinstance(layer.activity_regularizer, ActivityL1)
+        assert layer.activity_regularizer.l1 == 1e-3
+    assert [name for name, _ in hidden_tensors(model)] == ["hidden_1", "hidden_2"]
+    probabilities = to_numpy(model(np.random.default_rng(0).random((4, 28, 28), "float32")))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "activation, sign_flip", [("softplus", True), ("tanh", True), ("rectifier", False)]
+)
+def test_other_neuron_types_use_activation_layers(activation, sign_flip):
+    model = build_deep_network(
+        (16,), 3, hidden_units=(8, 8), activation=activation, sign_flip=sign_flip, l1=0.0
+    )
+    for name in ("hidden_1", "hidden_2"):
+        layer = model.get_layer(name)
+        assert type(layer) is keras.layers.Activation  # sign_flip is for rectifiers only
+        assert layer.activation is activations.get(activation)
+        assert layer.activity_regularizer.l1 == 0.0
+
+
+def test_paper_shapes_are_just_arguments():
+    norb = build_deep_network((2, 32, 32), 6, hidden_units=(4000, 2000), seed=0)
+    assert [
+        tuple(d.kernel.shape)
+        for d in (
+            norb.get_layer("hidden_1_dense"),
+            norb.get_layer("hidden_2_dense"),
+            norb.get_layer("output"),
+        )
+    ] == [(2048, 4000), (4000, 2000), (2000, 6)]
+    text = build_deep_network((5000,), 5, hidden_units=(5000,), seed=0)
+    assert tuple(text.get_layer("hidden_1_dense").kernel.shape) == (5000, 5000)
+
+
+def test_same_seed_same_network():
+    a = build_deep_network((16,), 3, hidden_units=(8,), seed=3)
+    b = build_deep_network((16,), 3, hidden_units=(8,), seed=3)
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"hidden_units": ()}, "hidden_units"),
+        ({"hidden_units": (10, 0)}, "hidden_units"),
+        ({"num_classes": 1}, "num_classes"),
+        ({"activation": "sigmoid"}, "activation"),
+        ({"activation": keras.activations.relu}, "activation"),
+        ({"sign_flip": 1}, "sign_flip"),
+        ({"l1": -1.0}, "l1"),
+        ({"seed": -2}, "seed"),
+        ({"input_shape": (0,)}, "input_shape"),
+    ],
+)
+def test_invalid_arguments_name_themselves(kwargs, name):
+    arguments = {"input_shape": (16,), "num_classes": 3, **kwargs}
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        build_deep_network(**arguments)
+
+
+def test_compile_for_paper_is_constant_rate_sgd_with_fast_settings():
+    model = build_deep_network((16,), 3, hidden_units=(8,))
+    compile_for_paper(model, learning_rate=0.05)
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.05)
+    assert model.optimizer.momentum == 0.0
+    assert model.steps_per_execution == STEPS_PER_EXECUTION
+    assert model.jit_compile is True  # TensorFlow and JAX both compile each step with XLA
+    assert resolve_jit_compile(False) is False
+    sparse = build_deep_network((16,), 3, hidden_units=(8,), sparse=True)
+    assert resolve_jit_compile("auto", sparse) is False
+    with pytest.raises(ValueError, match="`learning_rate`"):
+        compile_for_paper(model, learning_rate=0.0)
+    with pytest.raises(ValueError, match="`steps_per_execution`"):
+        compile_for_paper(model, steps_per_execution=0)
+    with pytest.raises(ValueError, match="`jit_compile`"):
+        resolve_jit_compile("yes")
+
+
+def test_trains_and_round_trips_through_a_keras_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 16), dtype="float32")
+    y = (x[:, 0] > 0.5).astype("int32")
+    model = build_deep_network((16,), 2, hidden_units=(32, 32), seed=0)
+    compile_for_paper(model, learning_rate=0.05)
+    history = model.fit(x, y, batch_size=10, epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    restored = save_and_reload(model, tmp_path)
+    np.testing.assert_allclose(to_numpy(restored(x)), to_numpy(model(x)), rtol=1e-6)
+    np.testing.assert_array_equal(
+        to_numpy(restored.get_layer("hidden_1").signs), to_numpy(model.get_layer("hidden_1").signs)
+    )
