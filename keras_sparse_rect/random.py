@@ -48,3 +48,21 @@ class ReplicaAwareSeedGenerator(keras.random.SeedGenerator):
             return seed
         offset = ops.cast(replica, seed.dtype) * _REPLICA_STRIDE
         return seed + ops.stack([offset, ops.zeros_like(offset)])
+
+
+def uniform(shape, seed_generator):
+    """``keras.random.uniform(shape, seed=seed_generator)`` in [0, 1), fast under XLA.
+
+    On TensorFlow, Keras draws with the stateless "auto_select" algorithm, which
+    inside an XLA-compiled step on CPU took 3.8 ms for 10 x 784 numbers here
+    (Philox: 0.25 ms), and made a batch-10 denoising autoencoder ~4x slower with
+    ``jit_compile=True``. This draws with Philox on TensorFlow (same seed
+    state, same distribution) and defers to ``keras.random.uniform`` elsewhere.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return keras.random.uniform(shape, seed=seed_generator)
+    import tensorflow as tf  # TensorFlow-only: the choice of algorithm.
+
+    seed = seed_generator.next()
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+    return tf.random.stateless_uniform(shape, seed=seed, dtype=keras.config.floatx(), alg="philox")

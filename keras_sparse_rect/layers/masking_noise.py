@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_sparse_rect._validation import check_rate, check_seed
 from keras_sparse_rect.api import register
-from keras_sparse_rect.random import ReplicaAwareSeedGenerator
+from keras_sparse_rect.random import ReplicaAwareSeedGenerator, uniform
 
 
 @register
@@ -40,7 +40,7 @@ class MaskingNoise(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        draw = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
+        draw = uniform(ops.shape(inputs), self.seed_generator)
         return ops.where(draw < self.rate, ops.zeros_like(inputs), inputs)
 
     def compute_output_shape(self, input_shape):

@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_sparse_rect._validation import check_rate, check_seed
 from keras_sparse_rect.api import register
-from keras_sparse_rect.random import ReplicaAwareSeedGenerator
+from keras_sparse_rect.random import ReplicaAwareSeedGenerator, uniform
 
 
 @register
@@ -60,7 +60,7 @@ class SaltAndPepperNoise(keras.layers.Layer):
             return inputs
         # One uniform draw decides both whether and how to corrupt: below
         # rate / 2 -> low, in [rate / 2, rate) -> high, otherwise unchanged.
-        draw = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
+        draw = uniform(ops.shape(inputs), self.seed_generator)
         low = ops.full_like(inputs, self.low)
         high = ops.full_like(inputs, self.high)
         return ops.where(draw < 0.5 * self.rate, low, ops.where(draw < self.rate, high, inputs))
