@@ -1,5 +1,6 @@
 """Callbacks: monitors of the hidden representations (and, later, pretraining)."""
 
 from keras_sparse_rect.callbacks.monitors import DeadUnitMonitor, SparsityMonitor
+from keras_sparse_rect.callbacks.pretraining import GreedyLayerwisePretraining
 
-__all__ = ["DeadUnitMonitor", "SparsityMonitor"]
+__all__ = ["DeadUnitMonitor", "GreedyLayerwisePretraining", "SparsityMonitor"]

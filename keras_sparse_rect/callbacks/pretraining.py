@@ -1,0 +1,662 @@
+"""Greedy layer-wise pretraining as stacked denoising autoencoders (sections 3.2 and 4)."""
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import shutil
+import tempfile
+import time
+import warnings
+
+import keras
+import numpy as np
+
+from keras_sparse_rect._validation import check_non_negative, check_positive, check_seed
+from keras_sparse_rect.layers import SignFlippedRectifier
+from keras_sparse_rect.models.deep_network import (
+    STEPS_PER_EXECUTION,
+    compile_for_paper,
+    hidden_layer_names,
+)
+from keras_sparse_rect.models.denoising_autoencoder import (
+    RECONSTRUCTIONS,
+    DenoisingAutoencoder,
+    _make_noise,
+)
+
+_STATE_FILE = "state.json"
+_CACHE_BATCH = 1024
+_BLOCK_ROWS = 4096
+
+
+# Per-layer settings -------------------------------------------------------------
+
+
+def _check_epochs(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"`{name}` must be an int >= 0; got {name}={value!r}.")
+    return int(value)
+
+
+def _check_batch_size(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"`{name}` must be an int >= 1; got {name}={value!r}.")
+    return int(value)
+
+
+def _check_reconstruction(name, value):
+    if value != "auto" and value not in RECONSTRUCTIONS:
+        raise ValueError(
+            f"`{name}` must be 'auto' or one of {list(RECONSTRUCTIONS)}; got {name}={value!r}."
+        )
+    return value
+
+
+def _check_noise(name, value):
+    if isinstance(value, keras.layers.Layer):
+        return value
+    try:
+        _make_noise(value, None)
+    except ValueError:
+        raise ValueError(
+            f"`{name}` must be None, a masking rate in [0, 1) or a noise layer; got "
+            f"{name}={value!r}."
+        ) from None
+    return value
+
+
+def _check_l1(name, value):
+    return None if value is None else check_non_negative(name, value)
+
+
+def _check_tied(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
+    return value
+
+
+_CHECKS = {
+    "epochs": _check_epochs,
+    "learning_rate": check_positive,
+    "noise": _check_noise,
+    "reconstruction": _check_reconstruction,
+    "batch_size": _check_batch_size,
+    "l1": _check_l1,
+    "tied": _check_tied,
+}
+
+
+def _per_layer(name, value):
+    """Validates a setting: one value, or a list/tuple of one value per hidden layer."""
+    check = _CHECKS[name]
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"`{name}` must not be an empty list; got {name}={value!r}.")
+        return [check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    return check(name, value)
+
+
+def _expand(name, value, num_layers):
+    if not isinstance(value, list):
+        return [value] * num_layers
+    if len(value) != num_layers:
+        raise ValueError(
+            f"`{name}` has {len(value)} values but the model has {num_layers} hidden "
+            f"layers; give one value or one per hidden layer; got {name}={value!r}."
+        )
+    return value
+
+
+# Finding the hidden layers ------------------------------------------------------
+
+
+def _hidden_layers(model):
+    """``[(dense, activation), ...]`` named as by :func:`build_deep_network`."""
+    pairs = []
+    names = {layer.name for layer in model.layers}
+    while True:
+        dense_name, activation_name = hidden_layer_names(len(pairs) + 1)
+        if dense_name not in names or activation_name not in names:
+            break
+        pairs.append((model.get_layer(dense_name), model.get_layer(activation_name)))
+    if not pairs:
+        raise ValueError(
+            "GreedyLayerwisePretraining needs a model whose hidden layers are named "
+            "'hidden_1_dense', 'hidden_1', 'hidden_2_dense', ... (see "
+            f"keras_sparse_rect.models.build_deep_network); model {model.name!r} has "
+            f"layers {sorted(names)}."
+        )
+    return pairs
+
+
+def _activation_kind(layer):
+    """``(activation name, sign_flip)`` of a hidden layer's non-linearity."""
+    if isinstance(layer, SignFlippedRectifier):
+        return "rectifier", True
+    if isinstance(layer, keras.layers.Activation):
+        name = getattr(layer.activation, "__name__", "")
+        kind = {"rectifier": "rectifier", "relu": "rectifier"}.get(name, name)
+        if kind in ("rectifier", "softplus", "tanh"):
+            return kind, False
+    raise ValueError(
+        f"Hidden layer {layer.name!r} must be a SignFlippedRectifier or an Activation "
+        f"layer with a rectifier, softplus or tanh; got {layer!r}."
+    )
+
+
+def _numpy(variable):
+    return np.array(keras.ops.convert_to_numpy(variable))
+
+
+def _signs(layer):
+    if isinstance(layer, SignFlippedRectifier):
+        return _numpy(layer.signs).astype("float32")
+    return None
+
+
+# The cached representation ------------------------------------------------------
+
+
+def _dense_batch(batch):
+    if isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    if hasattr(batch, "toarray"):  # scipy.sparse
+        return np.asarray(batch.toarray(), dtype="float32")
+    if type(batch).__name__ == "SparseTensor":
+        import tensorflow as tf  # only for tf.data input, which is TensorFlow's
+
+        batch = tf.sparse.to_dense(batch)
+    return np.asarray(keras.ops.convert_to_numpy(batch), dtype="float32")
+
+
+def _raw_batches(data, batch_size, input_rank):
+    """Yields dense float32 numpy batches of the unlabeled inputs."""
+    if hasattr(data, "element_spec"):  # tf.data.Dataset
+        spec = data.element_spec
+        if isinstance(spec, (tuple, list)):
+            spec = spec[0]
+        if len(spec.shape) == input_rank - 1:  # unbatched elements
+            data = data.batch(batch_size)
+        for batch in data:
+            yield _dense_batch(batch)
+        return
+    if hasattr(data, "shape") and hasattr(data, "__getitem__"):
+        for start in range(0, data.shape[0], batch_size):
+            yield _dense_batch(data[start : start + batch_size])
+        return
+    for batch in data:
+        yield _dense_batch(batch)
+
+
+class _RepresentationCache:
+    """Rows appended batch by batch: in memory, or spilled to a file past ``max_bytes``."""
+
+    def __init__(self, max_bytes, signs=None):
+        self.max_bytes = max_bytes
+        self.signs = signs
+        self.chunks = []
+        self.nbytes = 0
+        self.rows = 0
+        self.width = None
+        self.low = math.inf
+        self.high = -math.inf
+        self.directory = None
+        self.path = None
+        self._file = None
+
+    def append(self, batch):
+        batch = np.ascontiguousarray(batch.reshape(batch.shape[0], -1), dtype="float32")
+        if batch.shape[0] == 0:
+            return
+        self.width = batch.shape[1]
+        signed = batch * self.signs if self.signs is not None else batch
+        self.low = min(self.low, float(signed.min()))
+        self.high = max(self.high, float(signed.max()))
+        self.rows += batch.shape[0]
+        if self._file is None and self.nbytes + batch.nbytes > self.max_bytes:
+            self.directory = tempfile.mkdtemp(prefix="keras_sparse_rect_pretraining_")
+            self.path = os.path.join(self.directory, "representation.f32")
+            self._file = open(self.path, "wb")  # noqa: SIM115 (closed in finish)
+            for chunk in self.chunks:
+                self._file.write(chunk.tobytes())
+            self.chunks = []
+        if self._file is not None:
+            self._file.write(batch.tobytes())
+        else:
+            self.chunks.append(batch)
+        self.nbytes += batch.nbytes
+
+    def finish(self):
+        """The rows: a numpy array, or a read-only memory map of the spilled file."""
+        if self.rows == 0:
+            raise ValueError("GreedyLayerwisePretraining got no unlabeled examples.")
+        if self._file is None:
+            return np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+        self._file.close()
+        return np.memmap(self.path, dtype="float32", mode="r", shape=(self.rows, self.width))
+
+    def cleanup(self):
+        self.chunks = []
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class _ShuffledBatches(keras.utils.PyDataset):
+    """Batches of a memory-mapped array, shuffled by blocks of rows each epoch.
+
+    Rows are read in blocks of contiguous rows (in a random order, each block
+    shuffled), so that an array larger than memory streams from disk.
+    """
+
+    def __init__(self, data, batch_size, seed=None):
+        super().__init__()
+        self.data = data
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self._shuffled_order()
+
+    def _shuffled_order(self):
+        rows = self.data.shape[0]
+        starts = self.rng.permutation(np.arange(0, rows, _BLOCK_ROWS))
+        return np.concatenate(
+            [s + self.rng.permutation(min(_BLOCK_ROWS, rows - s)) for s in starts]
+        )
+
+    def __len__(self):
+        return math.ceil(self.data.shape[0] / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return np.asarray(self.data[np.sort(rows)])
+
+    def on_epoch_end(self):
+        self.order = self._shuffled_order()
+
+
+# The callback -------------------------------------------------------------------
+
+
+class GreedyLayerwisePretraining(keras.callbacks.Callback):
+    """Pretrains a network's hidden layers as stacked denoising autoencoders.
+
+    Section 3.2 and 4: before supervised fine-tuning, hidden layer 1, 2, ... is
+    trained in turn as a :class:`~keras_sparse_rect.models.DenoisingAutoencoder`
+    on the clean representation computed by the layers below it (greedy
+    layer-wise pretraining, Vincent et al., 2008). Pass it to ``fit`` of a
+    network from :func:`~keras_sparse_rect.models.build_deep_network`: at the
+    beginning of training, before the first supervised epoch, it
+
+    1. computes the input of hidden layer ``k`` for all of ``unlabeled`` **once**,
+       with the network's current weights, and caches it (in memory, or in a
+       temporary file streamed by blocks of rows when it is larger than
+       ``max_cache_bytes``); the layers below are never re-run during training;
+    2. builds an autoencoder with layer ``k``'s units, non-linearity, sign pattern
+       and L1 penalty, starting from layer ``k``'s initial weights, and trains it
+       with SGD on mini-batches (:func:`compile_for_paper`);
+    3. copies the trained encoder into layer ``k`` (kernel and bias; see
+       ``DenoisingAutoencoder.encoder_weights`` for the scaled strategy), and
+       goes on with layer ``k + 1``.
+
+    Then ``fit`` fine-tunes the whole network. Without this callback the same
+    network trains from random initialisation: the two halves of Table 1.
+    ``unlabeled`` may be larger than the labeled set (semi-supervised, Figure 3
+    right).
+
+    Each of ``epochs``, ``learning_rate``, ``noise``, ``reconstruction``,
+    ``batch_size``, ``l1`` and ``tied`` is one value for every hidden layer, or a
+    list with one value per hidden layer (e.g. Glorot's text setting
+    ``learning_rate=[0.005, 0.001, 0.001]``, ``noise=[SaltAndPepperNoise(0.1),
+    0.5, 0.3]``). ``epochs`` 0 leaves a layer as it is.
+
+    ``reconstruction="auto"`` is section 4.1's choice: ``"softplus_quadratic"``
+    for rectifier and softplus networks, ``"sigmoid_cross_entropy"`` for tanh
+    networks (with ``target_range`` (0, 1) or (-1, 1), read off the cached
+    input). Below a sign-flipped rectifier layer the autoencoder gets that layer's
+    sign pattern as ``input_signs``, as in Glorot's code.
+
+    **Logs.** The reconstruction cost of each layer and epoch (training,
+    corrupted input) is recorded as ``pretrain/layer_<k>/reconstruction`` and the
+    total cost (with the L1 penalty) as ``pretrain/layer_<k>/loss``: in
+    ``self.history`` as soon as a layer is done, in the ``History`` returned by
+    ``fit`` (one list per key, one value per pretraining epoch), and, with
+    ``log_dir``, as TensorBoard scalars (step = pretraining epoch) in
+    ``<log_dir>/pretrain``. The trained autoencoders stay in ``self.autoencoders``.
+
+    **Once only.** Pretraining runs at the first ``fit`` only: not again on a
+    later ``fit`` call, and not when the network's optimizer has already taken
+    steps (e.g. weights restored by ``BackupAndRestore``, placed before this
+    callback). With ``checkpoint_dir`` each finished layer's weights are saved
+    there, and an interrupted pretraining resumes from its last finished layer
+    (restoring the finished layers into the network).
+
+    Args:
+        unlabeled: the inputs to pretrain on: an array (numpy, scipy.sparse), or
+            a ``tf.data.Dataset`` of inputs or ``(inputs, labels)``, batched or not.
+        epochs: pretraining epochs per layer, >= 0.
+        learning_rate: constant SGD learning rate per layer (the paper explored
+            0.1, 0.01, 0.001, 0.0001). The default, 0.001, is the safe end: the
+            inputs of higher layers are larger than pixels, and on the digits 0.01
+            made the second layer of a rectifier network diverge, while
+            ``[0.01, 0.001, 0.001]`` trained well.
+        noise: corruption per layer: a masking rate, a noise layer, or ``None``
+            (section 4.1: masking noise, 0.25).
+        reconstruction: ``"auto"`` or one of ``DenoisingAutoencoder``'s strategies.
+        batch_size: mini-batch size per layer (the paper: 10).
+        l1: L1 activation penalty during pretraining; ``None`` uses the
+            network layer's own (``ActivityL1``) coefficient.
+        tied: tie decoder and encoder weights.
+        checkpoint_dir: directory for resumable progress, or ``None``.
+        log_dir: TensorBoard directory, or ``None``.
+        callbacks: extra callbacks for each autoencoder's ``fit``.
+        steps_per_execution: see :func:`compile_for_paper`.
+        jit_compile: see :func:`compile_for_paper`.
+        max_cache_bytes: largest representation kept in memory (default 2 GiB).
+        seed: int seed of the corruption; ``None`` for random.
+        verbose: verbosity of each autoencoder's ``fit`` (0, 1 or 2).
+
+    Example:
+
+    >>> from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
+    >>> from keras_sparse_rect.models import build_deep_network, compile_for_paper
+    >>> model = build_deep_network((784,), 10)
+    >>> compile_for_paper(model, learning_rate=0.01)
+    >>> pretraining = GreedyLayerwisePretraining(x_unlabeled, epochs=10, learning_rate=0.001)
+    >>> model.fit(x, y, batch_size=10, epochs=10, callbacks=[pretraining])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        unlabeled,
+        epochs=10,
+        learning_rate=0.001,
+        noise=0.25,
+        reconstruction="auto",
+        batch_size=10,
+        l1=None,
+        tied=True,
+        *,
+        checkpoint_dir=None,
+        log_dir=None,
+        callbacks=None,
+        steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile="auto",
+        max_cache_bytes=2 * 2**30,
+        seed=None,
+        verbose=0,
+    ):
+        super().__init__()
+        if unlabeled is None or (hasattr(unlabeled, "shape") and len(unlabeled.shape) < 2):
+            raise ValueError(
+                "`unlabeled` must be an array of shape (examples, ...) or a tf.data.Dataset; "
+                f"got unlabeled={unlabeled!r}."
+            )
+        self.unlabeled = unlabeled
+        self.settings = {
+            "epochs": _per_layer("epochs", epochs),
+            "learning_rate": _per_layer("learning_rate", learning_rate),
+            "noise": _per_layer("noise", noise),
+            "reconstruction": _per_layer("reconstruction", reconstruction),
+            "batch_size": _per_layer("batch_size", batch_size),
+            "l1": _per_layer("l1", l1),
+            "tied": _per_layer("tied", tied),
+        }
+        self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.callbacks = list(callbacks or [])
+        if (
+            isinstance(steps_per_execution, bool)
+            or not isinstance(steps_per_execution, numbers.Integral)
+            or steps_per_execution < 1
+        ):
+            raise ValueError(
+                "`steps_per_execution` must be an int >= 1; got "
+                f"steps_per_execution={steps_per_execution!r}."
+            )
+        self.steps_per_execution = int(steps_per_execution)
+        self.jit_compile = jit_compile
+        if isinstance(max_cache_bytes, bool) or not isinstance(max_cache_bytes, numbers.Integral):
+            raise ValueError(
+                f"`max_cache_bytes` must be an int >= 0; got max_cache_bytes={max_cache_bytes!r}."
+            )
+        self.max_cache_bytes = int(max_cache_bytes)
+        self.seed = check_seed("seed", seed)
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"`verbose` must be 0, 1 or 2; got verbose={verbose!r}.")
+        self.verbose = verbose
+
+        #: Number of hidden layers pretrained (or restored) so far.
+        self.completed_layers = 0
+        #: ``{"pretrain/layer_<k>/reconstruction": [per epoch], ...}``.
+        self.history = {}
+        #: The trained autoencoders, one per hidden layer (``None`` if restored or skipped).
+        self.autoencoders = []
+        self.done = False
+        self._ran_in_this_fit = False
+
+    # Callback hooks ---------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._ran_in_this_fit = False
+        if self.done:
+            return
+        pairs = _hidden_layers(self.model)
+        expanded = {name: _expand(name, v, len(pairs)) for name, v in self.settings.items()}
+        settings = [{name: v[i] for name, v in expanded.items()} for i in range(len(pairs))]
+        optimizer = getattr(self.model, "optimizer", None)
+        iterations = getattr(optimizer, "iterations", None)
+        if iterations is not None and int(keras.ops.convert_to_numpy(iterations)) > 0:
+            warnings.warn(
+                "GreedyLayerwisePretraining: the network's optimizer has already taken "
+                "steps (a later fit, or restored weights); pretraining is skipped.",
+                stacklevel=2,
+            )
+            self.done = True
+            return
+        self.autoencoders = [None] * len(pairs)
+        self.completed_layers = self._restore(pairs)
+        strategy = getattr(self.model, "distribute_strategy", None)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            for index in range(self.completed_layers, len(pairs)):
+                if settings[index]["epochs"] > 0:
+                    self._pretrain_layer(index, pairs, settings[index])
+                self.completed_layers = index + 1
+                self._save(pairs)
+        self.done = True
+        self._ran_in_this_fit = True
+
+    def on_train_end(self, logs=None):
+        history = getattr(self.model, "history", None)
+        if self._ran_in_this_fit and isinstance(history, keras.callbacks.History):
+            history.history.update({key: list(values) for key, values in self.history.items()})
+
+    # One layer ----------------------------------------------------------------------
+
+    def _pretrain_layer(self, index, pairs, setting):
+        dense, activation_layer = pairs[index]
+        activation, sign_flip = _activation_kind(activation_layer)
+        input_signs = _signs(pairs[index - 1][1]) if index > 0 else None
+        layer = index + 1
+        started = time.perf_counter()
+        cache = self._cache_representation(dense, input_signs)
+        try:
+            data = cache.finish()
+            reconstruction = setting["reconstruction"]
+            if reconstruction == "auto":
+                reconstruction = (
+                    "sigmoid_cross_entropy" if activation == "tanh" else "softplus_quadratic"
+                )
+            target_range = self._target_range(layer, reconstruction, cache)
+            noise = setting["noise"]
+            if isinstance(noise, keras.layers.Layer):  # one fresh copy per autoencoder
+                noise = type(noise).from_config(noise.get_config())
+            l1 = setting["l1"]
+            if l1 is None:
+                l1 = float(getattr(activation_layer.activity_regularizer, "l1", 0.0) or 0.0)
+            seed = None if self.seed is None else self.seed + index
+            dae = DenoisingAutoencoder(
+                dense.units,
+                activation=activation,
+                sign_flip=sign_flip,
+                l1=l1,
+                noise=_make_noise(noise, seed),
+                reconstruction=reconstruction,
+                tied=setting["tied"],
+                target_range=target_range,
+                input_signs=input_signs,
+                seed=seed,
+                name=f"pretrain_layer_{layer}",
+            )
+            # Copies through numpy: on JAX, variables that share a buffer die together
+            # when Keras frees the network's state during fit.
+            dae.build((None, cache.width))
+            dae.encoder.kernel.assign(_numpy(dense.kernel))
+            dae.encoder.bias.assign(_numpy(dense.bias))
+            if sign_flip:
+                dae.encoder_activation.signs.assign(_numpy(activation_layer.signs))
+            dae.adapt(data)
+            compile_for_paper(
+                dae,
+                setting["learning_rate"],
+                loss=None,
+                metrics=None,
+                steps_per_execution=self.steps_per_execution,
+                jit_compile=self.jit_compile,
+            )
+            if self.verbose:
+                print(
+                    f"Pretraining hidden layer {layer}/{len(pairs)} ({dense.units} units, "
+                    f"{reconstruction}) on {cache.rows} examples "
+                    f"({'in memory' if cache.path is None else 'streamed from disk'})."
+                )
+            if cache.path is None:
+                inputs, batch_size = data, setting["batch_size"]
+            else:
+                inputs = _ShuffledBatches(data, setting["batch_size"], seed=seed)
+                batch_size = None
+            result = dae.fit(
+                inputs,
+                batch_size=batch_size,
+                epochs=setting["epochs"],
+                shuffle=True,
+                verbose=self.verbose,
+                callbacks=self.callbacks,
+            )
+        finally:
+            data = None
+            cache.cleanup()
+        kernel, bias = dae.encoder_weights()
+        dense.kernel.assign(kernel)
+        dense.bias.assign(bias)
+        if sign_flip:
+            activation_layer.signs.assign(_numpy(dae.encoder_activation.signs))
+        self.autoencoders[index] = dae
+        logs = {
+            f"pretrain/layer_{layer}/{key}": [float(v) for v in result.history[key]]
+            for key in ("reconstruction", "loss")
+        }
+        self.history.update(logs)
+        self._write_tensorboard(logs)
+        if self.verbose:
+            print(f"Hidden layer {layer} pretrained in {time.perf_counter() - started:.1f} s.")
+
+    def _cache_representation(self, dense, input_signs):
+        """The input of ``dense`` for every unlabeled example, computed once."""
+        model = self.model
+        inputs = model.inputs[0]
+        probe = None if dense.input is inputs else keras.Model(inputs, dense.input)
+        cache = _RepresentationCache(self.max_cache_bytes, signs=input_signs)
+        for batch in _raw_batches(self.unlabeled, _CACHE_BATCH, len(inputs.shape)):
+            if probe is not None:
+                batch = np.asarray(keras.ops.convert_to_numpy(probe.predict_on_batch(batch)))
+            cache.append(batch)
+        return cache
+
+    @staticmethod
+    def _target_range(layer, reconstruction, cache):
+        if reconstruction == "scaled_sigmoid_cross_entropy" and cache.low < 0:
+            raise ValueError(
+                f"`reconstruction`='scaled_sigmoid_cross_entropy' for hidden layer {layer} "
+                "needs inputs of one sign per unit (rectifier units, or data >= 0), "
+                f"but they reach {cache.low:g}. Use 'softplus_quadratic' or "
+                "'sigmoid_cross_entropy'."
+            )
+        if reconstruction != "sigmoid_cross_entropy":
+            return (0.0, 1.0)
+        if cache.low >= 0.0 and cache.high <= 1.0:
+            return (0.0, 1.0)
+        if cache.low >= -1.0 and cache.high <= 1.0:
+            return (-1.0, 1.0)
+        raise ValueError(
+            f"`reconstruction`='sigmoid_cross_entropy' for hidden layer {layer} needs "
+            f"inputs in [0, 1] or [-1, 1]; they span [{cache.low:g}, {cache.high:g}]. "
+            "Use 'softplus_quadratic' or 'scaled_sigmoid_cross_entropy'."
+        )
+
+    # Logging and checkpoints -------------------------------------------------------
+
+    def _write_tensorboard(self, logs):
+        if self.log_dir is None:
+            return
+        import tensorflow as tf  # TensorBoard summaries (tensorflow is a dependency)
+
+        writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "pretrain"))
+        with writer.as_default():
+            for tag, values in logs.items():
+                for epoch, value in enumerate(values):
+                    tf.summary.scalar(tag, value, step=epoch)
+        writer.flush()
+        writer.close()
+
+    def _save(self, pairs):
+        if self.checkpoint_dir is None:
+            return
+        os.makedirs(self.checkpoint_dir, exist_ok=True)
+        index = self.completed_layers - 1
+        dense, activation_layer = pairs[index]
+        arrays = {"kernel": _numpy(dense.kernel), "bias": _numpy(dense.bias)}
+        signs = _signs(activation_layer)
+        if signs is not None:
+            arrays["signs"] = signs
+        path = os.path.join(self.checkpoint_dir, f"layer_{index + 1}.npz")
+        with open(path + ".tmp", "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(path + ".tmp", path)
+        state = {
+            "completed_layers": self.completed_layers,
+            "shapes": [list(d.kernel.shape) for d, _ in pairs],
+            "history": self.history,
+        }
+        path = os.path.join(self.checkpoint_dir, _STATE_FILE)
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f, indent=1)
+        os.replace(path + ".tmp", path)
+
+    def _restore(self, pairs):
+        """Loads finished layers from ``checkpoint_dir``; returns how many."""
+        if self.checkpoint_dir is None:
+            return 0
+        path = os.path.join(self.checkpoint_dir, _STATE_FILE)
+        if not os.path.exists(path):
+            return 0
+        with open(path) as f:
+            state = json.load(f)
+        shapes = [list(d.kernel.shape) for d, _ in pairs]
+        if state["shapes"] != shapes:
+            raise ValueError(
+                f"`checkpoint_dir`={self.checkpoint_dir!r} holds pretraining of hidden "
+                f"layers of shapes {state['shapes']}; this model's are {shapes}."
+            )
+        completed = int(state["completed_layers"])
+        for index in range(completed):
+            dense, activation_layer = pairs[index]
+            with np.load(os.path.join(self.checkpoint_dir, f"layer_{index + 1}.npz")) as arrays:
+                dense.kernel.assign(arrays["kernel"])
+                dense.bias.assign(arrays["bias"])
+                if "signs" in arrays and isinstance(activation_layer, SignFlippedRectifier):
+                    activation_layer.signs.assign(arrays["signs"])
+        self.history.update(state.get("history", {}))
+        if completed and self.verbose:
+            print(f"Resumed pretraining: {completed} hidden layer(s) restored from checkpoint.")
+        return completed

