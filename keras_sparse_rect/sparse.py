@@ -7,10 +7,10 @@ its own sparse type, so this module is the one place that knows them:
   ``tf.data.Dataset`` that gathers the rows of each (shuffled) batch from the
   CSR arrays in the graph, so nothing is ever densified.
 - JAX: ``jax.experimental.sparse.BCOO``; :func:`sparse_batches` returns a
-  ``keras.utils.PyDataset`` whose batches are padded to a few fixed numbers of
-  entries (powers of two), because a jitted step recompiles for every new
-  number of non-zeros (``../shared/FACTS.md``). Padding entries are explicit
-  zeros at index (0, 0).
+  ``keras.utils.PyDataset`` whose batches all have the same number of stored
+  entries (a power of two no smaller than the largest possible batch), because
+  a jitted step recompiles for every new number of non-zeros
+  (``../shared/FACTS.md``). Padding entries are explicit zeros at index (0, 0).
 - Other backends: dense numpy batches (correct, not fast).
 """
 
@@ -78,7 +78,8 @@ def csr_to_backend(x, pad=None):
 
     Args:
         x: a 2-D scipy.sparse matrix.
-        pad: on JAX, pad the entries to a power of two (default: True on JAX).
+        pad: on JAX, the number of entries to pad to (>= ``x.nnz``); ``None``:
+            the next power of two (at least 64).
     """
     coo = x.tocoo()
     backend = keras.backend.backend()
@@ -92,8 +93,10 @@ def csr_to_backend(x, pad=None):
     if backend == "jax":
         from jax.experimental import sparse as jax_sparse  # JAX-only: its sparse type.
 
-        if pad is None or pad:
-            size = _padded_size(coo.nnz)
+        size = _padded_size(coo.nnz) if pad is None else int(pad)
+        if size < coo.nnz:
+            raise ValueError(f"`pad`={pad} is less than the batch's {coo.nnz} entries.")
+        if size > coo.nnz:
             indices = np.concatenate([indices, np.zeros((size - coo.nnz, 2), indices.dtype)])
             values = np.concatenate([values, np.zeros(size - coo.nnz, "float32")])
         return jax_sparse.BCOO((values, indices.astype("int32")), shape=coo.shape)
@@ -184,6 +187,9 @@ class SparseRowBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(x.shape[0]) if shuffle else None
+        # One number of entries for every batch: the largest any batch can have.
+        lengths = np.sort(np.diff(x.indptr))
+        self.entries = _padded_size(int(lengths[-batch_size:].sum()))
 
     def __len__(self):
         return math.ceil(self.x.shape[0] / self.batch_size)
@@ -192,7 +198,7 @@ class SparseRowBatches(keras.utils.PyDataset):
         start = index * self.batch_size
         stop = min(start + self.batch_size, self.x.shape[0])
         rows = self.order[start:stop] if self.order is not None else slice(start, stop)
-        batch = csr_to_backend(self.x[rows])
+        batch = csr_to_backend(self.x[rows], pad=self.entries)
         if self.y is None:
             return (batch,)
         return batch, self.y[rows]
