@@ -1,0 +1,206 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.apps.conftest import ROOT, error_lines, run_app
+
+# Tiny networks and one epoch: a trial takes seconds. Grid order: learning rate 0.1, then 0.01.
+FAST = [
+    "--hidden_units=16",
+    "--batch_size=20",
+    "--epochs=1",
+    "--pretrain_epochs=1",
+    "--verbose=0",
+    "--stage=finetune",
+    "--choices=noise=0.25",
+]
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_search_writes_a_flagfile_that_the_image_app_runs(tiny_mnist, tmp_path):
+    run = run_app(
+        "apps.tune",
+        f"--dataset={tiny_mnist}",
+        f"--directory={tmp_path}",
+        "--project_name=search",
+        "--tuner=grid",
+        "--max_trials=2",
+        "--choices=learning_rate=0.1,0.01",
+        *FAST,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    project = tmp_path / "search"
+    summary = read_json(project / "trials.json")
+    assert (summary["completed"], summary["failed"]) == (2, 0)
+    best = summary["best"]
+    assert best["score"] == min(t["score"] for t in summary["trials"])
+    assert "Search in" in run.stdout and "2 trial(s), 2 completed, 0 failed." in run.stdout
+    assert f"Best trial {best['trial_id']}" in run.stdout
+    assert f"--flagfile={project / 'best.flags'}" in run.stdout
+    assert (project / "trials.md").read_text().count("| COMPLETED |") == 1  # + the bold best
+
+    flags = (project / "best.flags").read_text()
+    assert f"--learning_rate={best['hyperparameters']['learning_rate']}\n" in flags
+    assert f"--dataset={tiny_mnist}\n" in flags and "--hidden_units=16\n" in flags
+
+    model_dir = tmp_path / "best_run"
+    final = run_app(
+        "apps.image_experiment",
+        f"--flagfile={project / 'best.flags'}",
+        f"--model_dir={model_dir}",
+        "--verbose=0",
+    )
+    assert final.returncode == 0, final.stderr[-3000:]
+    config = read_json(model_dir / "result.json")["config"]
+    assert config["learning_rate"] == best["hyperparameters"]["learning_rate"]
+    assert (config["hidden_units"], config["noise"], config["epochs"]) == ([16], 0.25, 1)
+
+
+@pytest.mark.tensorflow_only
+def test_a_killed_search_resumes_where_it_stopped(tiny_mnist, tmp_path):
+    project = tmp_path / "search"
+    args = [
+        f"--dataset={tiny_mnist}",
+        f"--directory={tmp_path}",
+        "--project_name=search",
+        "--tuner=grid",
+        "--max_trials=3",
+        "--choices=learning_rate=0.1,0.01,0.001",
+        *FAST,
+    ]
+    first = project / "trial_0" / "trial.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apps.tune", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    done = False
+    while not done and time.time() < deadline and process.poll() is None:
+        try:
+            done = read_json(first)["status"] == "COMPLETED"
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert done, "no trial finished before the deadline"
+    assert not (project / "trials.json").exists()  # killed before the search ended
+    stamp = (project / "trial_0" / "checkpoint.weights.h5").stat().st_mtime_ns
+
+    run = run_app("apps.tune", *args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Reloading Tuner" in run.stdout
+    summary = read_json(project / "trials.json")
+    assert summary["completed"] == 3
+    rates = sorted(t["hyperparameters"]["learning_rate"] for t in summary["trials"])
+    assert rates == [0.001, 0.01, 0.1]  # every grid point once
+    assert (project / "trial_0" / "checkpoint.weights.h5").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.tensorflow_only  # KerasTuner imports tensorboard on the TensorFlow backend only
+def test_a_search_whose_trials_all_fail_exits_with_status_1(tiny_mnist, tmp_path):
+    # FACTS.md: without tensorboard every trial fails, yet KerasTuner's search returns normally.
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "tensorboard.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'tensorboard'\", name='tensorboard')\n"
+    )
+    run = run_app(
+        "apps.tune",
+        f"--dataset={tiny_mnist}",
+        f"--directory={tmp_path}",
+        "--project_name=search",
+        "--max_trials=2",
+        *FAST,
+        env={"PYTHONPATH": f"{blocked}{os.pathsep}{ROOT}"},
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "All 2 trial(s) FAILED; first error (trial 0): ModuleNotFoundError: " in run.stdout
+    assert "No module named 'tensorboard'" in run.stdout
+    summary = read_json(tmp_path / "search" / "trials.json")
+    assert summary["all_failed"] and summary["best"] is None
+    assert not (tmp_path / "search" / "best.flags").exists()
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--choices=momentum=0.9"], "momentum=0.9"),
+        (["--stage=pretrain", "--nopretrain"], "pretrain_epochs=0"),
+        (["--hidden_units=32,16"], "--hidden_units=32,16"),
+    ],
+)
+def test_bad_input_prints_one_line_and_exits_2(tiny_mnist, tmp_path, args, needle):
+    run = run_app("apps.tune", f"--dataset={tiny_mnist}", f"--directory={tmp_path}", *args)
+    assert run.returncode == 2, run.stderr[-3000:]
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and needle in lines[0], lines
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.tensorflow_only
+def test_a_distributed_search_shares_trials_between_workers(tiny_mnist, tmp_path):
+    """KerasTuner's chief/worker mode: one chief and two workers on 127.0.0.1."""
+    args = [
+        f"--dataset={tiny_mnist}",
+        f"--directory={tmp_path}",
+        "--project_name=search",
+        "--max_trials=4",
+        "--choices=learning_rate=0.1,0.01,0.001,0.0001",
+        *FAST,
+    ]
+    environment = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(_free_port()),
+    }
+    processes = {}
+    try:
+        for tuner_id in ("chief", "tuner0", "tuner1"):
+            processes[tuner_id] = subprocess.Popen(
+                [sys.executable, "-m", "apps.tune", *args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**environment, "KERASTUNER_TUNER_ID": tuner_id},
+            )
+        # The chief returns about 20 s after the last trial (KerasTuner polls every 20 s).
+        outputs = {name: p.communicate(timeout=300) for name, p in processes.items()}
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for name, process in processes.items():
+        assert process.returncode == 0, (name, outputs[name][1][-3000:])
+
+    summary = read_json(tmp_path / "search" / "trials.json")
+    assert summary["role"] == "chief" and summary["completed"] == 4
+    ran_by = [t["tuner_id"] for t in summary["trials"]]
+    assert set(ran_by) == {"tuner0", "tuner1"}, ran_by  # both workers ran trials
+    for worker in ("tuner0", "tuner1"):
+        count = ran_by.count(worker)
+        assert f"Worker {worker} ran {count} trial(s): {count} completed" in outputs[worker][0]
+    best = min(summary["trials"], key=lambda t: t["score"])
+    assert summary["best"]["trial_id"] == best["trial_id"]
+    assert f"Best trial {best['trial_id']}, run by {best['tuner_id']}" in outputs["chief"][0]
+    assert (tmp_path / "search" / "best.flags").exists()
