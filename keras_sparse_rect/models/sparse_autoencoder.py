@@ -48,6 +48,13 @@ class SparseInputDenoisingAutoencoder(keras.Model):
     must be static, ``k`` is bounded by the batch's number of stored entries
     plus ``sampled_zeros``. ``evaluate`` always computes the full cost.
 
+    **Decoder bias.** :meth:`adapt` (which ``fit`` calls once on a scipy sparse
+    input) starts the decoder bias at the log-odds of each term's frequency,
+    ``log(f / (1 - f))``: the reconstruction then starts at the terms' marginal
+    probabilities, and the hidden units are not spent on pushing thousands of
+    absent terms' logits down (from a zero bias they do so by firing for every
+    review, and the code comes out dense).
+
     ``call`` returns the code ``h`` (of the corrupted input in training);
     :meth:`reconstruct` returns the full reconstruction probabilities.
     ``fit`` accepts a scipy sparse matrix (fed through
@@ -122,6 +129,7 @@ class SparseInputDenoisingAutoencoder(keras.Model):
         )
         self.sampling_seed = ReplicaAwareSeedGenerator(None if seed is None else seed + 1)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self._adapted = False
 
     @property
     def pepper_rate(self):
@@ -224,6 +232,29 @@ class SparseInputDenoisingAutoencoder(keras.Model):
             return self._sampled_cost(x, target, h)
         return self._full_cost(target, h)
 
+    def adapt(self, x):
+        """Sets the decoder bias to the log-odds of each term's frequency in ``x``.
+
+        Args:
+            x: a 2-D scipy sparse matrix (or array) of binary inputs.
+        """
+        import numpy as np
+
+        rows = x.shape[0]
+        if not rows:
+            raise ValueError("SparseInputDenoisingAutoencoder.adapt got no examples.")
+        present = np.asarray((x != 0).sum(axis=0)).reshape(-1).astype("float64")
+        frequency = (present + 0.5) / (rows + 1.0)  # smoothed: no infinite log-odds
+        if not self.built:
+            self.build((None, frequency.shape[0]))
+        if frequency.shape[0] != self.decoder_bias.shape[0]:
+            raise ValueError(
+                f"adapt got {frequency.shape[0]} terms; the autoencoder was built for "
+                f"{self.decoder_bias.shape[0]}."
+            )
+        self.decoder_bias.assign(np.log(frequency / (1.0 - frequency)).astype("float32"))
+        self._adapted = True
+
     def encode(self, x):
         """The clean code ``h`` of ``x`` (no corruption)."""
         return self(x, training=False)
@@ -257,6 +288,8 @@ class SparseInputDenoisingAutoencoder(keras.Model):
             )
         self._ensure_compiled()
         if is_scipy_sparse(x):
+            if not self._adapted:
+                self.adapt(x)
             x = sparse_batches(x, batch_size=batch_size or 32, shuffle=shuffle, seed=seed)
             batch_size, shuffle = None, False  # the batches are already shuffled
         return super().fit(x, batch_size=batch_size, shuffle=shuffle, **kwargs)
@@ -268,6 +301,11 @@ class SparseInputDenoisingAutoencoder(keras.Model):
             x = sparse_batches(x, batch_size=batch_size or 32)
             batch_size = None
         return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+
+    def load_own_variables(self, store):
+        # A loaded model's decoder bias was adapted before it was saved.
+        super().load_own_variables(store)
+        self._adapted = True
 
     def get_config(self):
         return {

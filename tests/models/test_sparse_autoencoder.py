@@ -132,3 +132,15 @@ def test_invalid_arguments_name_the_argument(kwargs, name):
 def test_fit_refuses_labels():
     with pytest.raises(ValueError, match="unlabeled"):
         SparseInputDenoisingAutoencoder(4).fit(bag_of_words(rows=4), np.zeros(4))
+
+
+def test_adapt_starts_the_decoder_at_the_term_log_odds():
+    x = bag_of_words()
+    dae = SparseInputDenoisingAutoencoder(UNITS, seed=6)
+    dae.adapt(x)
+    frequency = (np.asarray(x.sum(axis=0)).ravel() + 0.5) / (ROWS + 1)
+    np.testing.assert_allclose(
+        to_numpy(dae.decoder_bias), np.log(frequency / (1 - frequency)), rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="terms"):
+        dae.adapt(x[:, :10])
