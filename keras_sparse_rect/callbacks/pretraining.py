@@ -168,6 +168,8 @@ def _dense_batch(batch):
         import tensorflow as tf  # only for tf.data input, which is TensorFlow's
 
         batch = tf.sparse.to_dense(batch)
+    if hasattr(batch, "numpy"):  # a tf.Tensor from tf.data, on any Keras backend
+        batch = batch.numpy()
     return np.asarray(keras.ops.convert_to_numpy(batch), dtype="float32")
 
 
