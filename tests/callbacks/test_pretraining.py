@@ -141,6 +141,42 @@ def test_later_fits_do_not_pretrain_again(rectifier_run):
     assert not np.array_equal(hidden_weights(model)[0][0], before[0][0])  # just fine-tuned
 
 
+def test_backup_and_restore_resumes_fine_tuning_without_pretraining_again(tmp_path):
+    x, y = digits()
+
+    class StopAtEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.weights = hidden_weights(self.model)
+                raise RuntimeError("interrupted at epoch 2")
+
+    def callbacks(pretraining, stop):
+        backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+        return [backup, pretraining, stop]  # BackupAndRestore first: it restores the optimizer
+
+    stop = StopAtEpoch2()
+    first = GreedyLayerwisePretraining(x[:200], epochs=1, checkpoint_dir=tmp_path / "pretraining")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        small_network(units=(16, 16)).fit(
+            x[:100], y[:100], batch_size=10, epochs=4, verbose=0, callbacks=callbacks(first, stop)
+        )
+    resumed = GreedyLayerwisePretraining(x[:200], epochs=1, checkpoint_dir=tmp_path / "pretraining")
+    again = StopAtEpoch2()
+    with pytest.warns(UserWarning, match="pretraining is skipped"):
+        with pytest.raises(RuntimeError, match="interrupted"):
+            small_network(units=(16, 16), seed=1).fit(
+                x[:100],
+                y[:100],
+                batch_size=10,
+                epochs=4,
+                verbose=0,
+                callbacks=callbacks(resumed, again),
+            )
+    assert resumed.autoencoders == []  # not pretrained again ...
+    for (kernel, _, _), (expected, _, _) in zip(again.weights, stop.weights, strict=True):
+        np.testing.assert_array_equal(kernel, expected)  # ... fine-tuning resumed as it was
+
+
 # Other neuron types and strategies ------------------------------------------------------
 
 
