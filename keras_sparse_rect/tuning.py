@@ -69,8 +69,10 @@ Example:
 >>> stage2 = DeepSparseHyperModel((28, 28, 1), 10, stage="finetune", fixed=best)  # doctest: +SKIP
 """
 
+import contextlib
 import functools
 import json
+import logging
 import math
 import numbers
 import os
@@ -665,6 +667,25 @@ def make_tuner(
 # Running and summarizing ----------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Silences TensorFlow's warnings while a search runs.
+
+    Every trial builds new models, which TensorFlow reports as function
+    "retracing" from the fifth on: expected in a search, and not a problem.
+    """
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
     """Runs ``tuner.search(*fit_args, **fit_kwargs)``; returns :func:`summarize`'s dict.
 
@@ -694,7 +715,8 @@ def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
         callbacks.append(keras.callbacks.TensorBoard(os.fspath(tensorboard_dir), write_graph=False))
     stopped = None
     try:
-        tuner.search(*fit_args, callbacks=callbacks, **fit_kwargs)
+        with _quiet_retracing():
+            tuner.search(*fit_args, callbacks=callbacks, **fit_kwargs)
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
@@ -840,8 +862,9 @@ def trials_markdown(summary):
     objective = summary["objective"]["name"]
     tuned = summary["tuned"]
     extra = [m for m in ("val_error", "pretrain/reconstruction") if m != objective]
-    header = ["trial", "ran by", "status", f"{objective} ({summary['objective']['direction']})"]
-    header += extra + tuned + ["error"]
+    ran_by = summary["role"] == "chief"  # one tuner otherwise
+    header = ["trial"] + (["ran by"] if ran_by else []) + ["status"]
+    header += [f"{objective} ({summary['objective']['direction']})"] + extra + tuned + ["error"]
     best_id = summary["best"]["trial_id"] if summary["best"] else None
     lines = [
         f"Search in `{summary['project_dir']}` (stage {summary['stage']}): "
@@ -856,7 +879,8 @@ def trials_markdown(summary):
         score = trial.get("score")
         if score is None:
             score = metrics.get(objective)
-        cells = [trial["trial_id"], trial.get("tuner_id") or "", trial["status"], _format(score)]
+        cells = [trial["trial_id"]] + ([trial.get("tuner_id") or ""] if ran_by else [])
+        cells += [trial["status"], _format(score)]
         cells += [_format(metrics.get(m)) for m in extra]
         cells += [_format(trial["hyperparameters"].get(n)) for n in tuned]
         cells.append((trial.get("error") or "").replace("|", "\\|"))
@@ -932,7 +956,8 @@ def summary_text(summary):
             tuned.add("hidden_units")
         shown = flagfile_text(hyperparameter_flags(best["hyperparameters"])).split()
         values = ", ".join(line[2:] for line in shown if line[2:].split("=")[0] in tuned)
-        ran_by = f", run by {best['tuner_id']}" if best.get("tuner_id") else ""
+        chief = summary["role"] == "chief" and best.get("tuner_id")
+        ran_by = f", run by {best['tuner_id']}" if chief else ""
         lines.append(
             f"Best trial {best['trial_id']}{ran_by}: {objective} {best['score']:.4f}"
             + (f" ({values})" if values else "")
