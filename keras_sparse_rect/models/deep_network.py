@@ -1,6 +1,7 @@
 """The deep classifier of section 4 and the paper's SGD training setup."""
 
 import numbers
+import warnings
 
 import keras
 
@@ -173,21 +174,23 @@ def resolve_jit_compile(jit_compile="auto", model=None):
                 f"`jit_compile` must be a bool or 'auto'; got jit_compile={jit_compile!r}."
             )
         return jit_compile
-    backend = keras.backend.backend()
-    if backend not in ("tensorflow", "jax"):
+    if keras.backend.backend() not in ("tensorflow", "jax"):
         return False
     if model is not None and any(getattr(t, "sparse", False) for t in _model_inputs(model)):
         return False
-    if backend == "tensorflow":
-        import tensorflow as tf  # TensorFlow only: the strategy check.
+    return not under_tf_distribute(model)
 
-        if tf.distribute.has_strategy() or (
-            model is not None
-            and getattr(model, "distribute_strategy", None) is not None
-            and model.distribute_strategy is not tf.distribute.get_strategy()
-        ):
-            return False
-    return True
+
+def under_tf_distribute(model=None):
+    """Whether a ``tf.distribute`` strategy is in scope, or ``model`` was built in one."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf  # TensorFlow only: the strategy check.
+
+    if tf.distribute.has_strategy():
+        return True
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy is not None and strategy is not tf.distribute.get_strategy()
 
 
 def _model_inputs(model):
@@ -216,6 +219,9 @@ def compile_for_paper(
     dominates, so by default many steps run per call into the backend
     (``steps_per_execution``) and each step is compiled with XLA
     (:func:`resolve_jit_compile`); ``bench/sgd_speed.py`` measures the gain.
+    Under a ``tf.distribute`` strategy Keras' multi-step loop fails (Keras 3.15,
+    TensorFlow 2.21: "You must feed a value for placeholder tensor"), so there
+    ``steps_per_execution`` is 1, with a warning.
 
     Args:
         model: a ``keras.Model`` (a classifier, or a
@@ -242,6 +248,13 @@ def compile_for_paper(
             "`steps_per_execution` must be an int >= 1; got "
             f"steps_per_execution={steps_per_execution!r}."
         )
+    if steps_per_execution > 1 and under_tf_distribute(model):
+        warnings.warn(
+            f"compile_for_paper: steps_per_execution={steps_per_execution} fails under "
+            "tf.distribute in this Keras version; using 1.",
+            stacklevel=2,
+        )
+        steps_per_execution = 1
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
         loss=loss,

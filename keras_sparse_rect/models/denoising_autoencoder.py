@@ -22,6 +22,21 @@ RECONSTRUCTIONS = (
 )
 
 
+def _scale_for_replicas(loss):
+    """Divides by the number of replicas under tf.distribute, as Keras' losses do.
+
+    Replicas' gradients are summed, so each replica's loss is scaled by
+    ``1 / num_replicas`` for the update to be that of the global batch mean
+    (``keras.losses.Loss`` does the same; Keras unscales the logged ``loss``).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return loss
+    import tensorflow as tf  # TensorFlow only: tf.distribute.
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss if replicas == 1 else loss * (1.0 / replicas)
+
+
 def _make_noise(noise, seed):
     """``None`` / 0 -> no corruption; a rate -> MaskingNoise; a layer or its config as is."""
     if noise is None:
@@ -271,7 +286,7 @@ class DenoisingAutoencoder(keras.Model):
         total = reconstruction
         for penalty in self.losses:
             total = total + ops.cast(ops.sum(penalty), reconstruction.dtype)
-        return total
+        return _scale_for_replicas(total)
 
     # Public helpers ---------------------------------------------------------------
 

@@ -2,9 +2,13 @@
 
 import functools
 import glob
+import json
 import os
 import pathlib
 import re
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
@@ -411,6 +415,47 @@ def test_interrupted_pretraining_resumes_from_its_last_finished_layer(tmp_path, 
         other = GreedyLayerwisePretraining(x[:200], checkpoint_dir=tmp_path)
         other.set_model(small_network(units=(8, 8)))
         other.on_train_begin()
+
+
+MIRRORED = textwrap.dedent(
+    """
+    import json, os, warnings
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import numpy as np
+    from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
+    from keras_sparse_rect.models import build_deep_network, compile_for_paper
+
+    warnings.simplefilter("ignore")
+    x = np.random.default_rng(0).random((200, 20), dtype="float32")
+    y = np.random.default_rng(1).integers(0, 3, 200)
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        model = build_deep_network((20,), 3, hidden_units=(8, 8), l1=0.0, seed=0)
+        compile_for_paper(model, learning_rate=0.05)
+    pretraining = GreedyLayerwisePretraining(x, epochs=2, l1=0.0, seed=0)
+    history = model.fit(x, y, batch_size=10, epochs=1, verbose=0, callbacks=[pretraining])
+    print(json.dumps({k: v for k, v in history.history.items() if k.startswith("pretrain/")}))
+    """
+)
+
+
+@pytest.mark.tensorflow_only
+def test_pretraining_under_mirrored_strategy():
+    run = subprocess.run(
+        [sys.executable, "-c", MIRRORED], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    logs = json.loads(run.stdout.strip().splitlines()[-1])
+    for layer in (1, 2):
+        # Each replica's loss is divided by the number of replicas, as Keras' losses are:
+        # the logged loss (unscaled by Keras) equals the reconstruction cost, not twice it.
+        np.testing.assert_allclose(
+            logs[f"pretrain/layer_{layer}/loss"],
+            logs[f"pretrain/layer_{layer}/reconstruction"],
+            rtol=1e-5,
+        )
 
 
 def test_reconstruction_errors_reach_tensorboard(tmp_path):
