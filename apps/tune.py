@@ -100,9 +100,7 @@ def main(argv):
                 "--strategy=multi_worker_mirrored does not apply to a search: spread the "
                 "trials over machines with KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT"
             )
-        strategy = None
-        if config.strategy != "default":
-            strategy = distribute.get_strategy(config.strategy, config.tpu)
+        strategy = distribute.get_strategy(config.strategy, config.tpu)
         data = load_image_dataset(config.dataset, data_dir=config.data_dir)
         if data.train_distortion is not None:
             raise ValueError(

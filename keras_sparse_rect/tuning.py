@@ -501,12 +501,15 @@ def _last_line(message):
 class _RecordingTuner:
     """Mixin: records each trial this process ran, and which tuner ran it.
 
+    ``distribution`` is a ``keras.distribution`` scope (JAX) for :func:`run_search`.
+
     The record goes into the trial's folder (:data:`RAN_BY_FILE`) and
     ``self.trials_run``; a failed trial is printed at once, in one line.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, distribution=None, **kwargs):
         self.trials_run = []
+        self.distribution = distribution  # entered by run_search
         super().__init__(*args, **kwargs)
 
     def on_trial_end(self, trial):
@@ -624,7 +627,10 @@ def make_tuner(
         max_epochs: Hyperband only: fine-tuning epochs of its longest trials.
         seed: seed of the tuner's draws.
         overwrite: start afresh, deleting the folder's search.
-        distribution_strategy: a ``tf.distribute`` strategy for each trial's model.
+        distribution_strategy: from :func:`keras_sparse_rect.distribute.get_strategy`;
+            each trial's network is built and trained in it (a ``tf.distribute``
+            strategy goes to KerasTuner, which builds each model in its scope; the
+            JAX ``keras.distribution`` scope is entered by :func:`run_search`).
 
     Example:
 
@@ -649,7 +655,13 @@ def make_tuner(
         "directory": os.fspath(directory),
         "project_name": os.fspath(project_name),
         "overwrite": bool(overwrite),
-        "distribution_strategy": distribution_strategy,
+        # KerasTuner takes tf.distribute strategies only; the JAX one is a scope around it all.
+        "distribution_strategy": (
+            distribution_strategy if hasattr(distribution_strategy, "extended") else None
+        ),
+        "distribution": (
+            None if hasattr(distribution_strategy, "extended") else distribution_strategy
+        ),
         "max_consecutive_failed_trials": None if role != "single" else MAX_CONSECUTIVE_FAILURES,
     }
     if name != "hyperband":
@@ -715,7 +727,9 @@ def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
         callbacks.append(keras.callbacks.TensorBoard(os.fspath(tensorboard_dir), write_graph=False))
     stopped = None
     try:
-        with _quiet_retracing():
+        distribution = getattr(tuner, "distribution", None)
+        scope = distribution.scope() if distribution is not None else contextlib.nullcontext()
+        with _quiet_retracing(), scope:
             tuner.search(*fit_args, callbacks=callbacks, **fit_kwargs)
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
