@@ -1,9 +1,9 @@
 """Sections 4.1 and 4.2's hyper-parameter selection as a KerasTuner search.
 
-    python -m apps.tune --hidden_units=1000 --epochs=5 --max_trials=20       # stage joint
-    python -m apps.tune --stage=pretrain --project_name=stage1               # by reconstruction
+    python -m apps.tune --epochs=5 --max_trials=20              # joint: all, by validation error
+    python -m apps.tune --stage=pretrain --project_name=stage1  # by reconstruction error
     python -m apps.tune --stage=finetune --project_name=stage2 \\
-        --flagfile=runs/tune/stage1/best.flags                               # by validation error
+        --flagfile=runs/tune/stage1/best.flags                  # by validation error
     python -m apps.image_experiment --flagfile=runs/tune/stage2/best.flags --epochs=30
 
 Takes the data set and network flags of ``apps/image_experiment.py``; they give
