@@ -418,7 +418,11 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             )
         self.steps_per_execution = int(steps_per_execution)
         self.jit_compile = jit_compile
-        if isinstance(max_cache_bytes, bool) or not isinstance(max_cache_bytes, numbers.Integral):
+        if (
+            isinstance(max_cache_bytes, bool)
+            or not isinstance(max_cache_bytes, numbers.Integral)
+            or max_cache_bytes < 0
+        ):
             raise ValueError(
                 f"`max_cache_bytes` must be an int >= 0; got max_cache_bytes={max_cache_bytes!r}."
             )

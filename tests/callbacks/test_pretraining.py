@@ -279,6 +279,7 @@ def test_per_layer_settings():
         ({"tied": "yes"}, "tied"),
         ({"steps_per_execution": 0}, "steps_per_execution"),
         ({"max_cache_bytes": "1GB"}, "max_cache_bytes"),
+        ({"max_cache_bytes": -1}, "max_cache_bytes"),
         ({"verbose": 3}, "verbose"),
         ({"seed": -1}, "seed"),
         ({"epochs": []}, "epochs"),
