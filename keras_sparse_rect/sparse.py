@@ -150,8 +150,9 @@ def _tf_dataset(x, y, batch_size, shuffle, seed):
     import tensorflow as tf  # TensorFlow-only: tf.data pipeline of SparseTensor batches.
 
     rows, width = x.shape
+    # Column ids as int32 (half the memory of int64); widened per batch.
     columns = tf.RaggedTensor.from_row_splits(
-        tf.constant(x.indices, tf.int64), tf.constant(x.indptr, tf.int64), validate=False
+        tf.constant(x.indices, tf.int32), tf.constant(x.indptr, tf.int64), validate=False
     )
     values = tf.RaggedTensor.from_row_splits(
         tf.constant(x.data, tf.float32), tf.constant(x.indptr, tf.int64), validate=False
@@ -161,7 +162,7 @@ def _tf_dataset(x, y, batch_size, shuffle, seed):
     def gather(index):
         cols = tf.gather(columns, index)
         batch = tf.SparseTensor(
-            tf.stack([cols.value_rowids(), cols.flat_values], axis=1),
+            tf.stack([cols.value_rowids(), tf.cast(cols.flat_values, tf.int64)], axis=1),
             tf.gather(values, index).flat_values,
             tf.stack([tf.size(index, out_type=tf.int64), tf.constant(width, tf.int64)]),
         )
