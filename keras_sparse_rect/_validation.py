@@ -59,3 +59,10 @@ def check_min_rank(layer_name, input_shape, min_rank):
             f"{layer_name} expects inputs of rank >= {min_rank} (batch, ..., units); "
             f"got an input of rank {rank} with shape {tuple(input_shape)}."
         )
+
+
+def check_int(name, value, minimum):
+    """Returns ``value`` as an int >= ``minimum`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}; got {name}={value!r}.")
+    return int(value)

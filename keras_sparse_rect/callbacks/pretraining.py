@@ -13,7 +13,12 @@ import warnings
 import keras
 import numpy as np
 
-from keras_sparse_rect._validation import check_non_negative, check_positive, check_seed
+from keras_sparse_rect._validation import (
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_seed,
+)
 from keras_sparse_rect.layers import SignFlippedRectifier
 from keras_sparse_rect.models.deep_network import (
     STEPS_PER_EXECUTION,
@@ -35,15 +40,11 @@ _BLOCK_ROWS = 4096
 
 
 def _check_epochs(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"`{name}` must be an int >= 0; got {name}={value!r}.")
-    return int(value)
+    return check_int(name, value, 0)
 
 
 def _check_batch_size(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be an int >= 1; got {name}={value!r}.")
-    return int(value)
+    return check_int(name, value, 1)
 
 
 def _check_reconstruction(name, value):
@@ -407,16 +408,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
         self.callbacks = list(callbacks or [])
-        if (
-            isinstance(steps_per_execution, bool)
-            or not isinstance(steps_per_execution, numbers.Integral)
-            or steps_per_execution < 1
-        ):
-            raise ValueError(
-                "`steps_per_execution` must be an int >= 1; got "
-                f"steps_per_execution={steps_per_execution!r}."
-            )
-        self.steps_per_execution = int(steps_per_execution)
+        self.steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
         self.jit_compile = jit_compile
         if (
             isinstance(max_cache_bytes, bool)

@@ -6,7 +6,12 @@ import warnings
 import keras
 
 from keras_sparse_rect import activations
-from keras_sparse_rect._validation import check_non_negative, check_positive, check_seed
+from keras_sparse_rect._validation import (
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_seed,
+)
 from keras_sparse_rect.layers import SignFlippedRectifier
 from keras_sparse_rect.regularizers import ActivityL1
 
@@ -239,15 +244,7 @@ def compile_for_paper(
     >>> compile_for_paper(model, learning_rate=0.01)  # doctest: +SKIP
     """
     learning_rate = check_positive("learning_rate", learning_rate)
-    if (
-        isinstance(steps_per_execution, bool)
-        or not isinstance(steps_per_execution, numbers.Integral)
-        or steps_per_execution < 1
-    ):
-        raise ValueError(
-            "`steps_per_execution` must be an int >= 1; got "
-            f"steps_per_execution={steps_per_execution!r}."
-        )
+    steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
     if steps_per_execution > 1 and under_tf_distribute(model):
         warnings.warn(
             f"compile_for_paper: steps_per_execution={steps_per_execution} fails under "
