@@ -9,9 +9,14 @@ import sys
 from absl import flags
 
 from keras_sparse_rect.experiments.image import ImageExperimentConfig
+from keras_sparse_rect.experiments.sentiment import SentimentConfig
 
 FLAGS = flags.FLAGS
 _DEFAULTS = ImageExperimentConfig()
+_SENTIMENT = SentimentConfig()
+
+#: The flags of :func:`define_review_flags` that describe a ``--reviews`` file.
+REVIEW_FILE_FLAGS = ("text_column", "rating_column", "rating_scale", "ignore_ratings", "format")
 
 
 def define_common_flags(model_dir):
@@ -67,6 +72,95 @@ def define_single_run_flags():
     flags.DEFINE_float(
         "labeled_fraction", 1.0, "Fraction of the training labels used (Figure 3 right)."
     )
+
+
+def define_review_flags():
+    """Flags of the review apps (section 4.2): the data, its folds, the first layer's noise.
+
+    None clashes with :func:`define_common_flags`, so that ``apps/tune.py`` takes
+    both; the network flags of ``apps/sentiment_experiment.py`` (per-layer lists)
+    stay in that app.
+    """
+    flags.DEFINE_string(
+        "reviews",
+        "",
+        "Labeled reviews: a .csv, .tsv or .jsonl file (optionally .gz/.bz2). Empty: the offline "
+        "default, Rotten Tomatoes critic snippets (fresh/rotten), cached on first use.",
+    )
+    flags.DEFINE_string("text_column", "text", "Column (JSON key) of the review text.")
+    flags.DEFINE_string("rating_column", "rating", "Column (JSON key) of the rating.")
+    flags.DEFINE_string(
+        "rating_scale",
+        "5",
+        "Ratings: a number of stars (5: 1..5), or labels low to high: 'neg,pos'.",
+    )
+    flags.DEFINE_list("ignore_ratings", [], "Ratings whose rows are dropped (not errors).")
+    flags.DEFINE_enum("format", "", ["", "csv", "tsv", "jsonl"], "File format; empty: from suffix.")
+    flags.DEFINE_string("unlabeled", "", "Optional file of unlabeled reviews for pretraining.")
+    flags.DEFINE_string("unlabeled_text_column", "", "Its text column (default: --text_column).")
+    flags.DEFINE_boolean(
+        "skip_bad_rows", False, "Skip and count bad rows instead of stopping at the first one."
+    )
+    flags.DEFINE_integer("num_terms", 5000, "Most frequent terms kept (the paper: 5000).")
+    flags.DEFINE_integer("max_reviews", 0, "Use at most this many labeled reviews (0: all).")
+    flags.DEFINE_integer("max_unlabeled", 0, "Use at most this many unlabeled reviews (0: all).")
+    flags.DEFINE_integer("folds", _SENTIMENT.folds, "Cross-validation folds (paper: 10).")
+    flags.DEFINE_float(
+        "pepper_rate", _SENTIMENT.pepper_rate, "First layer noise: P(a present term -> 0)."
+    )
+    flags.DEFINE_float(
+        "salt_rate", _SENTIMENT.salt_rate, "First layer noise: P(an absent term -> 1)."
+    )
+    flags.DEFINE_boolean(
+        "reconstruction_sampling",
+        _SENTIMENT.reconstruction_sampling,
+        "First layer: reconstruct the present terms and a weighted sample of the absent ones.",
+    )
+    flags.DEFINE_integer(
+        "sampled_zeros", _SENTIMENT.sampled_zeros, "Absent terms sampled per batch."
+    )
+
+
+def load_reviews_from_flags():
+    """``(reviews, name)`` from :func:`define_review_flags`' flags.
+
+    A missing file, a bad row or a bad value prints one line and exits with status 2.
+    """
+    from keras_sparse_rect.data import load_reviews, load_rotten_tomatoes
+
+    for name in ("num_terms", "max_reviews", "max_unlabeled"):
+        if FLAGS[name].value < (1 if name == "num_terms" else 0):
+            fail(f"--{name} must be >= {1 if name == 'num_terms' else 0}")
+    options = {
+        "skip_bad_rows": FLAGS.skip_bad_rows,
+        "num_terms": FLAGS.num_terms,
+        "max_rows": FLAGS.max_reviews or None,
+        "max_unlabeled_rows": FLAGS.max_unlabeled or None,
+        "unlabeled_path": FLAGS.unlabeled or None,
+        "unlabeled_text_column": FLAGS.unlabeled_text_column or None,
+        "file_format": FLAGS.format or None,
+    }
+    if not FLAGS.reviews:
+        for name in REVIEW_FILE_FLAGS:
+            if FLAGS[name].present:
+                fail(
+                    f"--{name} describes a --reviews file; the default data (Rotten Tomatoes) "
+                    "has its own columns and labels"
+                )
+    try:
+        if not FLAGS.reviews:
+            return load_rotten_tomatoes(**options), "Rotten Tomatoes critic snippets"
+        reviews = load_reviews(
+            FLAGS.reviews,
+            FLAGS.text_column,
+            FLAGS.rating_column,
+            FLAGS.rating_scale,
+            ignore_ratings=tuple(FLAGS.ignore_ratings),
+            **options,
+        )
+        return reviews, FLAGS.reviews
+    except (ValueError, OSError) as error:  # BadReviewRow and DatasetNotFoundError included
+        fail(error)
 
 
 def config_from_flags(**overrides):

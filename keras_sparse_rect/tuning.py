@@ -70,12 +70,14 @@ Example:
 """
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
 import math
 import numbers
 import os
+import types
 
 import keras
 import keras_tuner
@@ -89,8 +91,12 @@ from keras_sparse_rect._validation import (
     check_seed,
 )
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
+from keras_sparse_rect.experiments import sentiment
 from keras_sparse_rect.layers import SaltAndPepperNoise
+from keras_sparse_rect.metrics import ExpectedRatingRMSE
 from keras_sparse_rect.models import STEPS_PER_EXECUTION, build_deep_network, compile_for_paper
+from keras_sparse_rect.models.deep_network import hidden_layer_names
+from keras_sparse_rect.sparse import is_scipy_sparse, sparse_batches
 
 #: The learning rates the paper explored, for pretraining and fine-tuning (section 4.1).
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
@@ -153,6 +159,13 @@ def _check_value(name, value):
             )
         return str(value)
     return _check_int(name, value, 1)
+
+
+def _rates(value):
+    """``0.01``, or ``0.005/0.001/0.001`` for per-layer rates."""
+    if isinstance(value, (list, tuple)):
+        return "/".join(f"{v:g}" for v in value)
+    return f"{value:g}"
 
 
 def _check_int(name, value, low):
@@ -346,6 +359,13 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
 
+    #: The app whose flagfile :meth:`experiment_flags` writes.
+    app = "apps.image_experiment"
+
+    def experiment_flags(self, values):
+        """Flags of :attr:`app` for a trial's hyper-parameter ``values``."""
+        return hyperparameter_flags(values)
+
     @property
     def objective(self):
         """The stage's ``keras_tuner.Objective``."""
@@ -449,13 +469,13 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
             if not math.isfinite(value):
                 raise keras_tuner.errors.FailedTrialError(
                     f"pretraining diverged: {key} is {value}; lower pretrain_learning_rate "
-                    f"(it is {values['pretrain_learning_rate']:g})."
+                    f"(it is {_rates(values['pretrain_learning_rate'])})."
                 )
         losses = [float(v) for v in logs.get("loss", [])]
         if not losses or not all(math.isfinite(v) for v in losses):
             raise keras_tuner.errors.FailedTrialError(
                 f"fine-tuning diverged: loss {losses[-1] if losses else 'missing'}; lower "
-                f"learning_rate (it is {values['learning_rate']:g})."
+                f"learning_rate (it is {_rates(values['learning_rate'])})."
             )
         epochs = len(losses)
         name = self.objective.name
@@ -467,6 +487,241 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
         }
         metrics.update(pretrain)
         return metrics
+
+
+#: Hyper-parameters that the sentiment experiment sets per layer; a sentiment
+#: search sets every layer to the trial's value when it tunes them, and keeps
+#: the base configuration's per-layer values when it does not.
+PER_LAYER = ("pretrain_learning_rate", "l1", "noise")
+
+#: Default choices of a sentiment search: Table 2's networks (see SentimentHyperModel).
+SENTIMENT_SEARCH_SPACE = {**SEARCH_SPACE, "activation": ("rectifier",), "hidden_layers": (1, 3)}
+
+
+class SentimentHyperModel(DeepSparseHyperModel):
+    """The search of section 4.2 on reviews: each trial is one network of Table 2.
+
+    A trial builds, pretrains and fine-tunes its network exactly as
+    ``apps/sentiment_experiment.py`` does for one fold
+    (:mod:`keras_sparse_rect.experiments.sentiment`): a sparse bag of words into
+    :func:`~keras_sparse_rect.experiments.sentiment.build_sentiment_network`, the
+    first layer pretrained as a ``SparseInputDenoisingAutoencoder`` (salt-and-pepper
+    noise ``config.pepper_rate``/``config.salt_rate``, reconstruction sampling),
+    the layers above with masking noise on the cached representation
+    (:func:`~keras_sparse_rect.experiments.sentiment.pretrain_stack`), then plain
+    SGD on sparse mini-batches. The hyper-parameters and stages are those of
+    :class:`DeepSparseHyperModel`, mapped onto the experiment's settings:
+
+    - ``l1``, ``pretrain_learning_rate``: every hidden layer's value, when tuned;
+    - ``noise``: the masking noise of layers 2 and 3, when tuned (section 4.2
+      chose it "based on the classification performance");
+    - not tuned, these keep ``config``'s per-layer values (Glorot's: L1 1e-4/0/0,
+      pretraining rates 0.005/0.001/0.001, masking 0.5/0.3) and are not
+      hyper-parameters of the trials;
+    - ``learning_rate``, ``hidden_units``: ``config``'s values when not tuned;
+    - ``activation`` x ``hidden_layers`` must name networks of Table 2
+      (``rectifier_1``, ``rectifier_3``, ``tanh_3``); ``network`` gives them when
+      not tuned.
+
+    Trials report ``val_rmse`` too: the RMSE of the expected rating on the
+    validation reviews (Table 2's measure). :meth:`experiment_flags` turns a
+    trial's values into flags of ``apps/sentiment_experiment.py``.
+
+    Args:
+        num_terms: width of the bag of words.
+        rating_values: the rating of each class, low to high (``reviews.scale.values``).
+        config: a :class:`~keras_sparse_rect.experiments.sentiment.SentimentConfig`:
+            the settings not tuned (default: the paper's).
+        network: the Table 2 network searched when ``activation`` and
+            ``hidden_layers`` are not tuned.
+        stage, tune, search_space: as in :class:`DeepSparseHyperModel`;
+            ``search_space`` defaults to :data:`SENTIMENT_SEARCH_SPACE`.
+        unlabeled: the reviews to pretrain on (CSR; default: ``fit``'s ``x``);
+            section 4.2 pretrains on labeled and unlabeled reviews.
+        name: the hypermodel's name.
+
+    Example:
+
+    >>> from keras_sparse_rect.experiments.sentiment import SentimentConfig
+    >>> from keras_sparse_rect.tuning import SentimentHyperModel, make_tuner, run_search
+    >>> hypermodel = SentimentHyperModel(
+    ...     5000, (1.0, 2.0, 3.0, 4.0, 5.0), config=SentimentConfig(hidden_units=1000),
+    ...     stage="finetune", network="rectifier_1")
+    >>> tuner = make_tuner("random", hypermodel, max_trials=8, project_name="reviews")
+    >>> run_search(tuner, x, y, validation_data=(x_val, y_val), epochs=3)  # doctest: +SKIP
+    """
+
+    app = "apps.sentiment_experiment"
+
+    def __init__(
+        self,
+        num_terms,
+        rating_values,
+        *,
+        config=None,
+        network="rectifier_3",
+        stage="joint",
+        tune=None,
+        search_space=None,
+        unlabeled=None,
+        name="sentiment",
+    ):
+        config = dataclasses.replace(config or sentiment.SentimentConfig()).validate()
+        values = tuple(rating_values) if hasattr(rating_values, "__iter__") else ()
+        if len(values) < 2 or not all(isinstance(v, numbers.Real) for v in values):
+            raise ValueError(
+                "`rating_values` must be the ratings of the classes (2 or more numbers); got "
+                f"rating_values={rating_values!r}."
+            )
+        if network not in sentiment.MODELS or not sentiment.MODELS[network][2]:
+            names = [n for n, (_, _, layers) in sentiment.MODELS.items() if layers]
+            raise ValueError(f"`network` must be one of {names}; got network={network!r}.")
+        _, activation, hidden_layers = sentiment.MODELS[network]
+        space = {**SENTIMENT_SEARCH_SPACE, **dict(search_space or {})}
+        super().__init__(
+            (num_terms,),
+            len(values),
+            stage=stage,
+            tune=tune,
+            search_space=space,
+            fixed={
+                "learning_rate": config.learning_rate,
+                "activation": activation,
+                "hidden_layers": hidden_layers,
+                "hidden_units": config.hidden_units,
+            },
+            unlabeled=unlabeled,
+            pretrain_epochs=config.pretrain_epochs if config.pretrain else 0,
+            noise_type="salt_and_pepper",
+            batch_size=config.batch_size,
+            sparse=True,
+            seed=config.seed,
+            name=name,
+        )
+        self.config = config
+        self.rating_values = tuple(float(v) for v in values)
+        self.network = network
+        networks = {
+            f"{a}_{n}" for a in self._choices("activation") for n in self._choices("hidden_layers")
+        }
+        unknown = sorted(networks - set(sentiment.MODELS))
+        if unknown:
+            raise ValueError(
+                "`search_space` must pair activation and hidden_layers into networks of "
+                f"Table 2 ({[n for n in sentiment.MODELS if n != 'no_hidden']}); it makes "
+                f"{unknown}."
+            )
+
+    def _choices(self, name):
+        return self.search_space[name] if name in self.tune else (self.fixed[name],)
+
+    def declare(self, hp):
+        """Declares the tuned hyper-parameters and the fixed architecture; returns the values.
+
+        Per-layer settings that are not tuned (:data:`PER_LAYER`) are not declared.
+        """
+        values = {}
+        for name in SEARCH_SPACE:
+            if name in self.tune:
+                values[name] = hp.Choice(name, list(self.search_space[name]))
+            elif name not in PER_LAYER:
+                values[name] = hp.Fixed(name, self.fixed[name])
+        return values
+
+    def trial_config(self, values):
+        """The :class:`SentimentConfig` of a trial's hyper-parameter ``values``."""
+        config = dataclasses.replace(
+            self.config,
+            models=(f"{values['activation']}_{values['hidden_layers']}",),
+            learning_rate=values["learning_rate"],
+            hidden_units=values["hidden_units"],
+        )
+        if "l1" in values:
+            config.l1 = (values["l1"],) * 3
+        if "pretrain_learning_rate" in values:
+            config.pretrain_learning_rates = (values["pretrain_learning_rate"],) * 3
+        if "noise" in values:
+            config.masking_noise = (values["noise"],) * 2
+        return config.validate()
+
+    def experiment_flags(self, values):
+        """Flags of ``apps/sentiment_experiment.py`` that run a trial's configuration.
+
+        Every setting is written (tuned or not), so the flagfile reruns the trial's
+        network whatever the app's defaults become; ``output_dir`` is left to the app.
+        """
+        config = self.trial_config(values).to_dict()
+        config.pop("output_dir")
+        return config
+
+    def build(self, hp):
+        values = self.declare(hp)
+        config = self.trial_config(values)
+        model = sentiment.build_sentiment_network(
+            self.input_shape[0],
+            self.num_classes,
+            values["hidden_layers"],
+            config.hidden_units,
+            values["activation"],
+            config.l1,
+            seed=config.seed,
+        )
+        sentiment.compile_sentiment_network(
+            model,
+            config.learning_rate,
+            metrics=["accuracy", ExpectedRatingRMSE(self.rating_values)],
+        )
+        return model
+
+    def fit(self, hp, model, x=None, y=None, *, validation_data=None, callbacks=None, **kwargs):
+        """Pretrains as the sentiment experiment does, fine-tunes on sparse batches.
+
+        ``x`` and the validation inputs are scipy.sparse matrices (rows: reviews).
+        Returns the trial's metrics for KerasTuner.
+        """
+        values = dict(hp.values)
+        config = self.trial_config(values)
+        if self.stage != "pretrain" and validation_data is None:
+            raise ValueError(
+                f"stage={self.stage!r} selects by validation error: pass `validation_data`; "
+                "got validation_data=None."
+            )
+        for argument, data in (("x", x), ("validation_data", (validation_data or [None])[0])):
+            if data is not None and not is_scipy_sparse(data):
+                raise ValueError(
+                    f"`{argument}` must hold a scipy.sparse bag of words; got {type(data)!r}."
+                )
+        pretraining = None
+        if self.pretrain_epochs > 0 and "tuner/trial_id" not in values:
+            weights, history = sentiment.pretrain_stack(
+                config,
+                x if self.unlabeled is None else self.unlabeled,
+                values["activation"],
+                values["hidden_layers"],
+                self.num_classes,
+                verbose=kwargs.get("verbose", 0),
+            )
+            for index, (kernel, bias) in enumerate(weights, start=1):
+                layer = model.get_layer(hidden_layer_names(index)[0])
+                layer.kernel.assign(kernel)
+                layer.bias.assign(bias)
+            pretraining = types.SimpleNamespace(history=history)
+        batch_size = kwargs.pop("batch_size", config.batch_size)
+        kwargs["shuffle"] = False  # sparse_batches shuffles (Keras cannot shuffle a Dataset)
+        validation = None
+        if validation_data is not None:
+            validation = sparse_batches(*validation_data[:2], batch_size=256)
+        history = model.fit(
+            sparse_batches(x, y, batch_size=batch_size, shuffle=True, seed=config.seed),
+            validation_data=validation,
+            callbacks=[_ValidationError(), keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
+            **kwargs,
+        )
+        rates = {
+            "pretrain_learning_rate": config.pretrain_learning_rates,
+            "learning_rate": config.learning_rate,
+        }
+        return self._trial_metrics(history.history, pretraining, rates)
 
 
 # Tuners -------------------------------------------------------------------------
@@ -904,17 +1159,21 @@ def trials_markdown(summary):
     return "\n".join(lines) + "\n"
 
 
-def write_search_results(summary, folder=None, base_flags=None):
+def write_search_results(summary, folder=None, base_flags=None, hypermodel=None):
     """Writes ``trials.json``, ``trials.md`` and (when a trial completed) ``best.flags``.
 
-    ``best.flags`` is a flagfile of ``apps/image_experiment.py``: ``base_flags``
-    (data set, epochs, ...) updated with the best trial's hyper-parameters
-    (:func:`hyperparameter_flags`). Every file is written atomically.
+    ``best.flags`` is a flagfile of the hypermodel's app (``hypermodel.app``:
+    ``apps/image_experiment.py`` or ``apps/sentiment_experiment.py``):
+    ``base_flags`` (data set, epochs, ...) updated with the best trial's
+    hyper-parameters as that app's flags (``hypermodel.experiment_flags``). Every
+    file is written atomically.
 
     Args:
         summary: :func:`run_search`'s or :func:`summarize`'s dict.
         folder: where to write (default: the search's project folder).
         base_flags: ``{flag: value}`` written with the best hyper-parameters.
+        hypermodel: the search's hypermodel (default: an image search's flags,
+            :func:`hyperparameter_flags`).
 
     Returns:
         ``{"trials_json": path, "trials_md": path, "best_flags": path or None}``.
@@ -927,12 +1186,14 @@ def write_search_results(summary, folder=None, base_flags=None):
     }
     best = summary["best"]
     if best is not None:
-        flags = {**(base_flags or {}), **hyperparameter_flags(best["hyperparameters"])}
+        to_flags = getattr(hypermodel, "experiment_flags", hyperparameter_flags)
+        app = getattr(hypermodel, "app", DeepSparseHyperModel.app)
+        flags = {**(base_flags or {}), **to_flags(best["hyperparameters"])}
         files["best_flags"] = os.path.join(folder, "best.flags")
         comments = [
             f"Best of {len(summary['trials'])} trials in {summary['project_dir']}: trial "
             f"{best['trial_id']}, {summary['objective']['name']} = {best['score']:.6g}.",
-            f"Use: python -m apps.image_experiment --flagfile={files['best_flags']}",
+            f"Use: python -m {app} --flagfile={files['best_flags']}",
         ]
         results.write_text_atomic(files["best_flags"], flagfile_text(flags, comments))
     results.write_json_atomic(files["trials_json"], {**summary, "files": files})

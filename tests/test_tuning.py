@@ -337,3 +337,79 @@ def test_search_role_from_kerastuner_variables(monkeypatch):
     assert tuning.search_role() == "chief"
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
     assert tuning.search_role() == "worker"
+
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory):
+    """300 real Rotten Tomatoes snippets as a bag of 300 terms (skips without the corpus)."""
+    from keras_sparse_rect.data import load_reviews
+    from tests.review_data import write_sample
+
+    path = write_sample(tmp_path_factory.mktemp("reviews") / "rt.csv", rows=300)
+    return load_reviews(
+        path, "text", "category", "rotten,fresh", ignore_ratings=("plot",), num_terms=300
+    )
+
+
+def small_sentiment_model(**kwargs):
+    from keras_sparse_rect.experiments.sentiment import SentimentConfig
+
+    config = SentimentConfig(
+        hidden_units=16, pretrain_epochs=1, epochs=1, reconstruction_sampling=False
+    )
+    return tuning.SentimentHyperModel(300, (0.0, 1.0), config=config, **kwargs)
+
+
+def sentiment_search(tuner, reviews):
+    x, y = reviews.x, reviews.y
+    return tuning.run_search(
+        tuner, x[:240], y[:240], validation_data=(x[240:], y[240:]), epochs=1, verbose=0
+    )
+
+
+def test_sentiment_search_runs_table2_networks_and_writes_the_apps_flags(reviews, tmp_path):
+    hypermodel = small_sentiment_model(
+        stage="finetune",
+        tune=["learning_rate", "noise", "hidden_layers"],
+        search_space={"learning_rate": [0.1], "noise": [0.3], "hidden_layers": [1, 3]},
+        unlabeled=reviews.pretraining_inputs(),
+    )
+    tuner = tuning.make_tuner("grid", hypermodel, max_trials=2, directory=tmp_path)
+    summary = sentiment_search(tuner, reviews)
+    assert summary["completed"] == 2, summary["first_error"]
+    deep = next(t for t in summary["trials"] if t["hyperparameters"]["hidden_layers"] == 3)
+    # Pretrained as the sentiment experiment does, then fine-tuned and scored like Table 2.
+    assert {"pretrain/layer_1/reconstruction", "pretrain/layer_3/reconstruction"} <= set(
+        deep["metrics"]
+    )
+    assert 0.0 <= deep["metrics"]["val_error"] <= 1.0
+    assert 0.0 < deep["metrics"]["val_rmse"] <= 1.0  # expected rating in [0, 1]
+    # Not tuned: the experiment's per-layer L1 stays, and is no hyper-parameter of the trials.
+    assert "l1" not in deep["hyperparameters"]
+    model = tuner.get_best_models()[0]
+    assert model.layers[1].__class__.__name__ == "SparseDense"
+    flags = hypermodel.experiment_flags(summary["best"]["hyperparameters"])
+    assert flags["models"] in (["rectifier_1"], ["rectifier_3"])
+    assert flags["masking_noise"] == [0.3, 0.3] and flags["l1"] == [1e-4, 0.0, 0.0]
+    assert flags["hidden_units"] == 16 and flags["learning_rate"] == 0.1
+    files = tuning.write_search_results(summary, hypermodel=hypermodel)
+    text = open(files["best_flags"]).read()
+    assert "python -m apps.sentiment_experiment --flagfile=" in text
+    assert "--masking_noise=0.3,0.3" in text and "--noreconstruction_sampling" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"network": "no_hidden"}, "`network`"),
+        ({"network": "rectifier_2"}, "`network`"),
+        ({"tune": ["activation"], "search_space": {"activation": ["tanh"]}}, "tanh_1"),
+        ({"stage": "joint", "search_space": {"hidden_layers": [2]}}, "rectifier_2"),
+        ({"rating_values": [1]}, "`rating_values`"),
+    ],
+)
+def test_sentiment_hypermodel_accepts_table2_networks_only(kwargs, needle):
+    rating_values = kwargs.pop("rating_values", (0.0, 1.0))
+    kwargs.setdefault("network", "rectifier_1")
+    with pytest.raises(ValueError, match=needle):
+        tuning.SentimentHyperModel(300, rating_values, **kwargs)

@@ -230,10 +230,12 @@ def build_sentiment_network(
     return keras.Model(inputs, outputs, name=f"{activation}_{hidden_layers}")
 
 
-def _compile(model, learning_rate):
+def compile_sentiment_network(model, learning_rate, metrics=None):
+    """Compiles a Table 2 network as the experiment trains it: plain SGD, constant rate."""
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",
+        metrics=metrics,
         # TensorFlow's sparse ops do not compile with XLA; JAX's BCOO ops do.
         jit_compile=keras.backend.backend() == "jax",
         steps_per_execution=50,
@@ -364,7 +366,7 @@ def run_fold(config, name, reviews, train, test, pretrained, fold, verbose=0):
         layer = model.get_layer(hidden_layer_names(index)[0])
         layer.kernel.assign(kernel)
         layer.bias.assign(bias)
-    _compile(model, config.learning_rate)
+    compile_sentiment_network(model, config.learning_rate)
     model.fit(
         sparse_batches(
             reviews.x[train],
@@ -374,6 +376,7 @@ def run_fold(config, name, reviews, train, test, pretrained, fold, verbose=0):
             seed=config.seed + fold,
         ),
         epochs=config.epochs,
+        shuffle=False,  # sparse_batches shuffles (Keras cannot shuffle a Dataset)
         verbose=verbose,
     )
     x_test = reviews.x[test]
