@@ -6,11 +6,22 @@
         --flagfile=runs/tune/stage1/best.flags                  # by validation error
     python -m apps.image_experiment --flagfile=runs/tune/stage2/best.flags --epochs=30
 
-Takes the data set and network flags of ``apps/image_experiment.py``; they give
-the values of the hyper-parameters the search does not tune. Writes into
-``--directory/--project_name``: KerasTuner's state (a search started again on the
-same folder resumes where it stopped), ``best.flags`` (a flagfile of
-``apps/image_experiment.py``), ``trials.json``, ``trials.md`` and TensorBoard logs.
+    python -m apps.tune --experiment=sentiment --hidden_units=1000,1000,1000 \\
+        --stage=finetune --project_name=reviews                 # Table 2's networks
+    python -m apps.sentiment_experiment --flagfile=runs/tune/reviews/best.flags
+
+``--experiment=image`` (the default) takes the data set and network flags of
+``apps/image_experiment.py``; they give the values of the hyper-parameters the
+search does not tune. ``--experiment=sentiment`` takes the data flags of
+``apps/sentiment_experiment.py`` (``--reviews``, ``--num_terms``, ...), runs each
+trial as that app runs one fold (validating on one fold of ``--folds``), and
+takes the network flags below as one value for every layer; a network flag not
+given keeps the sentiment experiment's default (see
+keras_sparse_rect.tuning.SentimentHyperModel).
+
+Writes into ``--directory/--project_name``: KerasTuner's state (a search started
+again on the same folder resumes where it stopped), ``best.flags`` (a flagfile of
+the experiment's app), ``trials.json``, ``trials.md`` and TensorBoard logs.
 Exits with status 1 when every trial failed. With KerasTuner's
 ``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``
 the same command is the chief or a worker of a distributed search. See
@@ -26,6 +37,14 @@ from apps import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/image_experiment")
 app_flags.define_single_run_flags()
+app_flags.define_review_flags()
+flags.DEFINE_enum(
+    "experiment",
+    "image",
+    ["image", "sentiment"],
+    "image: the data sets of apps/image_experiment.py (Table 1); sentiment: reviews, as "
+    "apps/sentiment_experiment.py (Table 2).",
+)
 flags.DEFINE_enum(
     "tuner", "random", ["random", "bayesian", "hyperband", "grid"], "KerasTuner search algorithm."
 )
@@ -51,7 +70,34 @@ flags.DEFINE_multi_string(
 flags.DEFINE_boolean("overwrite", False, "Start afresh instead of resuming the search.")
 FLAGS = flags.FLAGS
 
-#: Flags written to best.flags besides the tuned hyper-parameters.
+#: Flags of the image apps only.
+IMAGE_ONLY = ("dataset", "data_dir", "labeled_fraction", "strategy", "tpu")
+
+#: Flags of the review data only.
+REVIEW_ONLY = (
+    "reviews",
+    "unlabeled",
+    "unlabeled_text_column",
+    "skip_bad_rows",
+    "num_terms",
+    "max_reviews",
+    "max_unlabeled",
+    "folds",
+    "pepper_rate",
+    "salt_rate",
+    "reconstruction_sampling",
+    "sampled_zeros",
+    *app_flags.REVIEW_FILE_FLAGS,
+)
+
+#: Fields of SentimentConfig set by review flags.
+SENTIMENT_FIELDS = ("folds", "pepper_rate", "salt_rate", "reconstruction_sampling", "sampled_zeros")
+
+#: Review data flags passed on to best.flags when given.
+REVIEW_DATA = ("reviews", "unlabeled", "unlabeled_text_column", "skip_bad_rows", "num_terms",
+               "max_reviews", "max_unlabeled", *app_flags.REVIEW_FILE_FLAGS)  # fmt: skip
+
+#: Image flags written to best.flags besides the tuned hyper-parameters.
 PASSED_ON = (
     "dataset",
     "data_dir",
@@ -83,77 +129,160 @@ def fixed_values(config):
     }
 
 
-def main(argv):
-    del argv
-    config = app_flags.config_from_flags()
-    import keras
+def _reject(names, experiment):
+    given = [f"--{name}" for name in names if FLAGS[name].present]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        app_flags.fail(f"{', '.join(given)} {verb} not apply to --experiment={experiment}")
 
+
+def image_search():
+    """``(hypermodel, fit_args, fit_kwargs, base_flags, strategy)`` of an image search."""
+    _reject(REVIEW_ONLY, "image")
+    config = app_flags.config_from_flags()
     from keras_sparse_rect import distribute, tuning
     from keras_sparse_rect.data import load_image_dataset
     from keras_sparse_rect.experiments.image import labeled_subset
 
+    if config.strategy == "multi_worker_mirrored":
+        raise ValueError(
+            "--strategy=multi_worker_mirrored does not apply to a search: spread the "
+            "trials over machines with KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT"
+        )
+    strategy = distribute.get_strategy(config.strategy, config.tpu)
+    data = load_image_dataset(config.dataset, data_dir=config.data_dir)
+    if data.train_distortion is not None:
+        raise ValueError(
+            f"--dataset={config.dataset} distorts its training images on the fly, "
+            "which a search does not do; tune on another data set"
+        )
+    hypermodel = tuning.DeepSparseHyperModel(
+        data.input_shape,
+        data.num_classes,
+        stage=FLAGS.stage,
+        tune=FLAGS.tune,
+        search_space=tuning.parse_search_space(FLAGS.choices),
+        fixed=fixed_values(config),
+        unlabeled=data.x_train,  # the whole training set, unlabeled (Figure 3 right)
+        pretrain_epochs=config.pretrain_epochs if config.pretrain else 0,
+        sign_flip=config.sign_flip,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    labeled = labeled_subset(data.y_train, config.labeled_fraction, config.seed)
+    fit = {"validation_data": (data.x_val, data.y_val), "epochs": config.epochs}
+    base = {name: FLAGS[name].value for name in PASSED_ON}
+    return hypermodel, (data.x_train[labeled], data.y_train[labeled]), fit, base, strategy
+
+
+def _hidden_units():
+    try:
+        units = [int(u) for u in FLAGS.hidden_units]
+    except ValueError:
+        units = []
+    if not units or len(set(units)) != 1:
+        raise ValueError(
+            "--hidden_units must give every hidden layer the same number of units for a "
+            f"search; got --hidden_units={','.join(FLAGS.hidden_units)}"
+        )
+    return units
+
+
+def sentiment_config():
+    """The base :class:`SentimentConfig` and Table 2 network from the flags given."""
+    from keras_sparse_rect.experiments.sentiment import MODELS, SentimentConfig
+
+    fields = {name: FLAGS[name].value for name in SENTIMENT_FIELDS}
+    for name in ("epochs", "learning_rate", "batch_size", "pretrain", "pretrain_epochs", "seed"):
+        if FLAGS[name].present:
+            fields[name] = FLAGS[name].value
+    # One value of an image network flag sets every layer's.
+    for flag, field, layers in (
+        ("l1", "l1", 3),
+        ("pretrain_learning_rate", "pretrain_learning_rates", 3),
+        ("noise", "masking_noise", 2),
+    ):
+        if FLAGS[flag].present:
+            fields[field] = (FLAGS[flag].value,) * layers
+    layers = 3
+    if FLAGS["hidden_units"].present:
+        units = _hidden_units()
+        fields["hidden_units"], layers = units[0], len(units)
+    activation = FLAGS.activation if FLAGS["activation"].present else "rectifier"
+    network = f"{activation}_{layers}"
+    if network not in MODELS:
+        tables = ", ".join(n for n in MODELS if n != "no_hidden")
+        raise ValueError(
+            f"--activation={activation} with {layers} hidden layer(s) is not a network of "
+            f"Table 2 ({tables}); change --activation or --hidden_units"
+        )
+    return SentimentConfig(**fields).validate(), network
+
+
+def sentiment_search():
+    """``(hypermodel, fit_args, fit_kwargs, base_flags, None)`` of a search on reviews."""
+    _reject(IMAGE_ONLY + ("sign_flip",), "sentiment")
+    from keras_sparse_rect import tuning
+    from keras_sparse_rect.data.folds import kfold_splits
+
+    config, network = sentiment_config()
+    reviews, _ = app_flags.load_reviews_from_flags()
+    hypermodel = tuning.SentimentHyperModel(
+        reviews.x.shape[1],
+        reviews.scale.values,
+        config=config,
+        network=network,
+        stage=FLAGS.stage,
+        tune=FLAGS.tune,
+        search_space=tuning.parse_search_space(FLAGS.choices),
+        unlabeled=reviews.pretraining_inputs(),  # labeled and unlabeled (section 4.2)
+    )
+    train, val = kfold_splits(reviews.x.shape[0], config.folds, seed=config.seed)[0]
+    fit = {"validation_data": (reviews.x[val], reviews.y[val]), "epochs": config.epochs}
+    base = {name: FLAGS[name].value for name in REVIEW_DATA if FLAGS[name].present}
+    return hypermodel, (reviews.x[train], reviews.y[train]), fit, base, None
+
+
+def main(argv):
+    del argv
+    import keras
+
+    from keras_sparse_rect import tuning
+
     try:
         role = tuning.search_role()
-        search_space = tuning.parse_search_space(FLAGS.choices)
-        if config.strategy == "multi_worker_mirrored":
-            raise ValueError(
-                "--strategy=multi_worker_mirrored does not apply to a search: spread the "
-                "trials over machines with KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT"
-            )
-        strategy = distribute.get_strategy(config.strategy, config.tpu)
-        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
-        if data.train_distortion is not None:
-            raise ValueError(
-                f"--dataset={config.dataset} distorts its training images on the fly, "
-                "which a search does not do; tune on another data set"
-            )
-        hypermodel = tuning.DeepSparseHyperModel(
-            data.input_shape,
-            data.num_classes,
-            stage=FLAGS.stage,
-            tune=FLAGS.tune,
-            search_space=search_space,
-            fixed=fixed_values(config),
-            unlabeled=data.x_train,  # the whole training set, unlabeled (Figure 3 right)
-            pretrain_epochs=config.pretrain_epochs if config.pretrain else 0,
-            sign_flip=config.sign_flip,
-            batch_size=config.batch_size,
-            seed=config.seed,
-        )
+        setup = sentiment_search if FLAGS.experiment == "sentiment" else image_search
+        hypermodel, fit_args, fit_kwargs, base, strategy = setup()
         tuner = tuning.make_tuner(
             FLAGS.tuner,
             hypermodel,
             max_trials=FLAGS.max_trials,
             directory=FLAGS.directory,
             project_name=FLAGS.project_name,
-            max_epochs=config.epochs,
-            seed=config.seed,
+            max_epochs=fit_kwargs["epochs"],
+            seed=FLAGS.seed,
             overwrite=FLAGS.overwrite,
             distribution_strategy=strategy,
         )
     except ValueError as error:
         app_flags.fail(error)
 
-    labeled = labeled_subset(data.y_train, config.labeled_fraction, config.seed)
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(FLAGS.seed)
     summary = tuning.run_search(
         tuner,
-        data.x_train[labeled],
-        data.y_train[labeled],
-        validation_data=(data.x_val, data.y_val),
-        epochs=config.epochs,
+        *fit_args,
+        **fit_kwargs,
         verbose=app_flags.verbosity(),
         tensorboard_dir=os.path.join(tuner.project_dir, "logs"),
     )
     print(tuning.summary_text(summary))
     if role != "worker":
-        base = {name: FLAGS[name].value for name in PASSED_ON}
-        files = tuning.write_search_results(summary, base_flags=base)
+        files = tuning.write_search_results(summary, base_flags=base, hypermodel=hypermodel)
         print(f"Trials: {files['trials_md']} and {files['trials_json']}")
         if files["best_flags"]:
             print(
                 f"Best configuration: {files['best_flags']}\n"
-                f"Run it: python -m apps.image_experiment --flagfile={files['best_flags']}"
+                f"Run it: python -m {hypermodel.app} --flagfile={files['best_flags']}"
             )
     if summary["all_failed"]:
         sys.exit(1)

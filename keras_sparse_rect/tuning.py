@@ -514,7 +514,8 @@ class SentimentHyperModel(DeepSparseHyperModel):
 
     - ``l1``, ``pretrain_learning_rate``: every hidden layer's value, when tuned;
     - ``noise``: the masking noise of layers 2 and 3, when tuned (section 4.2
-      chose it "based on the classification performance");
+      chose it "based on the classification performance"); not tuned by default
+      when every network searched has one hidden layer;
     - not tuned, these keep ``config``'s per-layer values (Glorot's: L1 1e-4/0/0,
       pretraining rates 0.005/0.001/0.001, masking 0.5/0.3) and are not
       hyper-parameters of the trials;
@@ -601,6 +602,9 @@ class SentimentHyperModel(DeepSparseHyperModel):
         self.config = config
         self.rating_values = tuple(float(v) for v in values)
         self.network = network
+        if tune is None and max(self._choices("hidden_layers")) == 1:
+            # The noise is that of layers 2 and 3: a 1-layer network has none to tune.
+            self.tune = tuple(n for n in self.tune if n != "noise")
         networks = {
             f"{a}_{n}" for a in self._choices("activation") for n in self._choices("hidden_layers")
         }

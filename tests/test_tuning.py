@@ -398,6 +398,14 @@ def test_sentiment_search_runs_table2_networks_and_writes_the_apps_flags(reviews
     assert "--masking_noise=0.3,0.3" in text and "--noreconstruction_sampling" in text
 
 
+def test_sentiment_stages_skip_the_noise_of_layers_a_1_layer_network_lacks():
+    assert small_sentiment_model(stage="finetune", network="rectifier_1").tune == ("learning_rate",)
+    assert small_sentiment_model(stage="finetune", network="tanh_3").tune == (
+        "learning_rate",
+        "noise",
+    )
+
+
 @pytest.mark.parametrize(
     "kwargs, needle",
     [

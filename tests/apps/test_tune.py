@@ -66,6 +66,92 @@ def test_search_writes_a_flagfile_that_the_image_app_runs(tiny_mnist, tmp_path):
     assert (config["hidden_units"], config["noise"], config["epochs"]) == ([16], 0.25, 1)
 
 
+@pytest.mark.tensorflow_only  # the search itself runs on JAX in tests/test_tuning.py
+def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path):
+    from tests.review_data import write_sample
+
+    reviews = write_sample(tmp_path / "rt.csv", rows=300)
+    data = [
+        f"--reviews={reviews}",
+        "--rating_column=category",
+        "--rating_scale=rotten,fresh",
+        "--ignore_ratings=plot",
+        "--num_terms=300",
+        "--folds=4",
+        "--noreconstruction_sampling",
+    ]
+    run = run_app(
+        "apps.tune",
+        "--experiment=sentiment",
+        *data,
+        "--hidden_units=16",  # one hidden layer: Table 2's rectifier_1
+        "--epochs=1",
+        "--pretrain_epochs=1",
+        "--stage=finetune",
+        "--tuner=grid",
+        "--max_trials=2",
+        "--choices=learning_rate=0.1,0.01",
+        "--choices=noise=0.3",
+        f"--directory={tmp_path}",
+        "--project_name=reviews",
+        "--verbose=0",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    project = tmp_path / "reviews"
+    summary = read_json(project / "trials.json")
+    assert (summary["completed"], summary["failed"]) == (2, 0)
+    best = summary["best"]
+    assert 0.0 < best["metrics"]["val_rmse"] <= 1.0  # Table 2's measure, on one fold of 4
+    assert f"Run it: python -m apps.sentiment_experiment --flagfile={project / 'best.flags'}" in (
+        run.stdout
+    )
+    flags = (project / "best.flags").read_text()
+    assert f"--learning_rate={best['hyperparameters']['learning_rate']}\n" in flags
+    for line in (*data, "--models=rectifier_1", "--hidden_units=16", "--masking_noise=0.3,0.3"):
+        assert line + "\n" in flags, line
+
+    final = run_app(
+        "apps.sentiment_experiment",
+        f"--flagfile={project / 'best.flags'}",
+        f"--output_dir={tmp_path / 'table2'}",
+    )
+    assert final.returncode == 0, final.stderr[-3000:]
+    config = read_json(tmp_path / "table2" / "result.json")["config"]
+    assert config["models"] == ["rectifier_1"] and config["folds"] == 4
+    assert config["learning_rate"] == best["hyperparameters"]["learning_rate"]
+
+
+@pytest.mark.tensorflow_only  # flag handling: the same on every backend
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--dataset=mnist"], "--dataset does not apply to --experiment=sentiment"),
+        (["--activation=softplus"], "not a network of Table 2"),
+        (["--choices=hidden_layers=1,2"], "rectifier_2"),
+        (["--hidden_units=16,8"], "--hidden_units=16,8"),
+    ],
+)
+def test_bad_sentiment_search_flags_print_one_line_and_exit_2(tmp_path, args, needle):
+    reviews = tmp_path / "r.csv"
+    reviews.write_text("text,rating\ngood food,5\nawful,1\n")
+    run = run_app(
+        "apps.tune", "--experiment=sentiment", f"--reviews={reviews}", f"--directory={tmp_path}",
+        "--tune=hidden_layers", *args,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr[-3000:]
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and needle in lines[0], lines
+
+
+@pytest.mark.tensorflow_only
+def test_review_flags_are_refused_in_an_image_search(tmp_path):
+    run = run_app("apps.tune", "--reviews=r.csv", "--folds=3", f"--directory={tmp_path}")
+    assert run.returncode == 2
+    assert error_lines(run.stderr) == [
+        "tune.py: error: --reviews, --folds do not apply to --experiment=image"
+    ]
+
+
 @pytest.mark.tensorflow_only
 def test_a_killed_search_resumes_where_it_stopped(tiny_mnist, tmp_path):
     project = tmp_path / "search"
