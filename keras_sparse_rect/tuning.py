@@ -59,6 +59,10 @@ only counts (:func:`summarize`); :func:`write_search_results` writes the best
 configuration as a flagfile of ``apps/image_experiment.py`` and a summary of all
 trials.
 
+:class:`SentimentHyperModel` is the same search on reviews (section 4.2): each
+trial runs one network of Table 2 as ``apps/sentiment_experiment.py`` does, and
+the flagfile is that app's.
+
 Example:
 
 >>> from keras_sparse_rect.tuning import DeepSparseHyperModel, make_tuner, run_search
@@ -85,6 +89,7 @@ import numpy as np
 
 from keras_sparse_rect import activations, results
 from keras_sparse_rect._validation import (
+    check_int,
     check_non_negative,
     check_positive,
     check_rate,
@@ -158,7 +163,7 @@ def _check_value(name, value):
                 f"`activation` must be one of {list(activations.NAMES)}; got activation={value!r}."
             )
         return str(value)
-    return _check_int(name, value, 1)
+    return check_int(name, value, 1)
 
 
 def _rates(value):
@@ -166,12 +171,6 @@ def _rates(value):
     if isinstance(value, (list, tuple)):
         return "/".join(f"{v:g}" for v in value)
     return f"{value:g}"
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {name}={value!r}.")
-    return int(value)
 
 
 def _check_names(argument, names):
@@ -319,11 +318,11 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
             raise ValueError(
                 f"`input_shape` must be a sequence of ints >= 1; got input_shape={input_shape!r}."
             )
-        self.num_classes = _check_int("num_classes", num_classes, 2)
+        self.num_classes = check_int("num_classes", num_classes, 2)
         if stage not in STAGES:
             raise ValueError(f"`stage` must be one of {list(STAGES)}; got stage={stage!r}.")
         self.stage = stage
-        self.pretrain_epochs = _check_int("pretrain_epochs", pretrain_epochs, 0)
+        self.pretrain_epochs = check_int("pretrain_epochs", pretrain_epochs, 0)
         if stage == "pretrain" and self.pretrain_epochs == 0:
             raise ValueError(
                 "stage='pretrain' selects by reconstruction error and needs pretraining; got "
@@ -352,7 +351,7 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
         if not isinstance(sign_flip, bool):
             raise ValueError(f"`sign_flip` must be a bool; got sign_flip={sign_flip!r}.")
         self.sign_flip = sign_flip
-        self.batch_size = _check_int("batch_size", batch_size, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
         self.unlabeled = unlabeled
         self.sparse = bool(sparse)
         self.seed = check_seed("seed", seed)
@@ -897,7 +896,7 @@ def make_tuner(
     """
     if name not in TUNERS:
         raise ValueError(f"`name` must be one of {list(TUNERS)}; got name={name!r}.")
-    max_trials = _check_int("max_trials", max_trials, 1)
+    max_trials = check_int("max_trials", max_trials, 1)
     objective = getattr(hypermodel, "objective", None)
     if not isinstance(objective, keras_tuner.Objective):
         raise ValueError(
@@ -930,7 +929,7 @@ def make_tuner(
             "Hyperband allots fine-tuning epochs, which do not change the reconstruction "
             "error of stage 'pretrain': use random, bayesian or grid; got name='hyperband'."
         )
-    tuner = Hyperband(max_epochs=_check_int("max_epochs", max_epochs, 1), **common)
+    tuner = Hyperband(max_epochs=check_int("max_epochs", max_epochs, 1), **common)
     tuner.oracle.max_trials = max_trials
     return tuner
 
@@ -1134,7 +1133,8 @@ def trials_markdown(summary):
     """A Markdown table of every trial: status, objective, metrics, tuned values, error."""
     objective = summary["objective"]["name"]
     tuned = summary["tuned"]
-    extra = [m for m in ("val_error", "pretrain/reconstruction") if m != objective]
+    reported = [m for m in ("val_error", "val_rmse", "pretrain/reconstruction") if m != objective]
+    extra = [m for m in reported if any(m in t.get("metrics", {}) for t in summary["trials"])]
     ran_by = summary["role"] == "chief"  # one tuner otherwise
     header = ["trial"] + (["ran by"] if ran_by else []) + ["status"]
     header += [f"{objective} ({summary['objective']['direction']})"] + extra + tuned + ["error"]

@@ -392,6 +392,7 @@ def test_sentiment_search_runs_table2_networks_and_writes_the_apps_flags(reviews
     assert flags["models"] in (["rectifier_1"], ["rectifier_3"])
     assert flags["masking_noise"] == [0.3, 0.3] and flags["l1"] == [1e-4, 0.0, 0.0]
     assert flags["hidden_units"] == 16 and flags["learning_rate"] == 0.1
+    assert "| val_rmse |" in tuning.trials_markdown(summary)
     files = tuning.write_search_results(summary, hypermodel=hypermodel)
     text = open(files["best_flags"]).read()
     assert "python -m apps.sentiment_experiment --flagfile=" in text

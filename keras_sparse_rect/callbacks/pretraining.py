@@ -3,7 +3,6 @@
 import contextlib
 import json
 import math
-import numbers
 import os
 import shutil
 import tempfile
@@ -410,15 +409,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self.callbacks = list(callbacks or [])
         self.steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
         self.jit_compile = jit_compile
-        if (
-            isinstance(max_cache_bytes, bool)
-            or not isinstance(max_cache_bytes, numbers.Integral)
-            or max_cache_bytes < 0
-        ):
-            raise ValueError(
-                f"`max_cache_bytes` must be an int >= 0; got max_cache_bytes={max_cache_bytes!r}."
-            )
-        self.max_cache_bytes = int(max_cache_bytes)
+        self.max_cache_bytes = check_int("max_cache_bytes", max_cache_bytes, 0)
         self.seed = check_seed("seed", seed)
         if verbose not in (0, 1, 2):
             raise ValueError(f"`verbose` must be 0, 1 or 2; got verbose={verbose!r}.")
@@ -432,6 +423,25 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self.autoencoders = []
         self.done = False
         self._ran_in_this_fit = False
+
+    def pretrain(self, model):
+        """Pretrains ``model``'s hidden layers now, without ``fit``; returns :attr:`history`.
+
+        For pretraining on its own, e.g. once before several fine-tunings (the
+        sentiment experiment pretrains one stack and fine-tunes a copy per fold).
+        The same rules hold as in ``fit``: once only, resumable with
+        ``checkpoint_dir``. ``model`` need not be compiled.
+
+        Example:
+
+        >>> pretraining = GreedyLayerwisePretraining(x_unlabeled, epochs=10)
+        >>> pretraining.pretrain(model)["pretrain/layer_1/reconstruction"]  # doctest: +SKIP
+        """
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"`model` must be a keras.Model; got model={model!r}.")
+        self.set_model(model)
+        self.on_train_begin()
+        return self.history
 
     # Callback hooks ---------------------------------------------------------------
 

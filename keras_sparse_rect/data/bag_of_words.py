@@ -1,8 +1,8 @@
 """The binary bag of words of section 4.2, built by TextVectorization and kept sparse."""
 
-import numbers
-
 import numpy as np
+
+from keras_sparse_rect._validation import check_int
 
 _METHODS = ("auto", "multi_hot", "int")
 
@@ -44,16 +44,10 @@ class BagOfWords:
     """
 
     def __init__(self, num_terms=5000, vocabulary=None, method="auto", batch_size=1024):
-        if (
-            isinstance(num_terms, bool)
-            or not isinstance(num_terms, numbers.Integral)
-            or (num_terms < 1)
-        ):
-            raise ValueError(f"`num_terms` must be an int >= 1; got num_terms={num_terms!r}.")
+        check_int("num_terms", num_terms, 1)
         if method not in _METHODS:
             raise ValueError(f"`method` must be one of {list(_METHODS)}; got method={method!r}.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an int >= 1; got batch_size={batch_size!r}.")
+        check_int("batch_size", batch_size, 1)
         if method == "auto":
             import keras
 

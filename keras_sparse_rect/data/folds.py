@@ -1,8 +1,8 @@
 """k-fold cross-validation splits (section 4.2: "10-fold cross-validation")."""
 
-import numbers
-
 import numpy as np
+
+from keras_sparse_rect._validation import check_int
 
 
 def kfold_splits(num_examples, num_folds=10, seed=0):
@@ -23,9 +23,8 @@ def kfold_splits(num_examples, num_folds=10, seed=0):
     >>> [(len(tr), len(te)) for tr, te in kfold_splits(10, 3)]
     [(6, 4), (7, 3), (7, 3)]
     """
-    for name, value, low in (("num_examples", num_examples, 1), ("num_folds", num_folds, 2)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"`{name}` must be an int >= {low}; got {name}={value!r}.")
+    check_int("num_examples", num_examples, 1)
+    check_int("num_folds", num_folds, 2)
     if num_folds > num_examples:
         raise ValueError(
             f"`num_folds`={num_folds} is more than the {num_examples} examples; "

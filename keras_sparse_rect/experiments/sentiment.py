@@ -31,7 +31,6 @@ run shows its progress.
 import contextlib
 import dataclasses
 import logging
-import numbers
 import os
 import time
 
@@ -39,7 +38,7 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import activations, results
-from keras_sparse_rect._validation import check_non_negative, check_positive, check_rate
+from keras_sparse_rect._validation import check_int, check_non_negative, check_positive, check_rate
 from keras_sparse_rect.data.folds import kfold_splits
 from keras_sparse_rect.layers.sparse_dense import SparseDense
 from keras_sparse_rect.metrics import expected_rating
@@ -55,12 +54,6 @@ MODELS = {
     "rectifier_3": ("Rectifier (3-layers)", "rectifier", 3),
     "tanh_3": ("Tanh (3-layers)", "tanh", 3),
 }
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {name}={value!r}.")
-    return int(value)
 
 
 def _check_triple(name, values, check):
@@ -128,15 +121,15 @@ class SentimentConfig:
                 f"`models` must be distinct names among {list(MODELS)}; got models={models!r}."
             )
         self.models = tuple(m for m in MODELS if m in models)
-        _check_int("hidden_units", self.hidden_units, 1)
-        _check_int("folds", self.folds, 2)
-        _check_int("epochs", self.epochs, 1)
+        check_int("hidden_units", self.hidden_units, 1)
+        check_int("folds", self.folds, 2)
+        check_int("epochs", self.epochs, 1)
         check_positive("learning_rate", self.learning_rate)
-        _check_int("batch_size", self.batch_size, 1)
+        check_int("batch_size", self.batch_size, 1)
         self.l1 = _check_triple("l1", self.l1, check_non_negative)
         if not isinstance(self.pretrain, bool):
             raise ValueError(f"`pretrain` must be a bool; got pretrain={self.pretrain!r}.")
-        _check_int("pretrain_epochs", self.pretrain_epochs, 0)
+        check_int("pretrain_epochs", self.pretrain_epochs, 0)
         self.pretrain_learning_rates = _check_triple(
             "pretrain_learning_rates", self.pretrain_learning_rates, check_positive
         )
@@ -156,8 +149,8 @@ class SentimentConfig:
                 "`reconstruction_sampling` must be a bool; got "
                 f"reconstruction_sampling={self.reconstruction_sampling!r}."
             )
-        _check_int("sampled_zeros", self.sampled_zeros, 1)
-        _check_int("seed", self.seed, 0)
+        check_int("sampled_zeros", self.sampled_zeros, 1)
+        check_int("seed", self.seed, 0)
         return self
 
     def to_dict(self):
@@ -201,7 +194,7 @@ def build_sentiment_network(
     >>> from keras_sparse_rect.experiments.sentiment import build_sentiment_network
     >>> model = build_sentiment_network(5000, 5, hidden_layers=3, hidden_units=5000)
     """
-    _check_int("hidden_layers", hidden_layers, 0)
+    check_int("hidden_layers", hidden_layers, 0)
     l1s = list(l1) if isinstance(l1, (list, tuple)) else [l1] * max(1, hidden_layers)
     if len(l1s) < hidden_layers:
         raise ValueError(f"`l1` needs one value per hidden layer; got l1={l1!r}.")
@@ -317,9 +310,7 @@ def pretrain_stack(config, inputs, activation, hidden_layers, num_classes, verbo
             seed=seed,
             verbose=verbose,
         )
-        callback.set_model(model)
-        callback.on_train_begin()
-        history.update(callback.history)
+        history.update(callback.pretrain(model))
     weights = []
     for index in range(1, hidden_layers + 1):
         layer = model.get_layer(hidden_layer_names(index)[0])

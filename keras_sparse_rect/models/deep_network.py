@@ -111,12 +111,7 @@ def build_deep_network(
     """
     hidden_units = _check_units("hidden_units", hidden_units)
     input_shape = _check_units("input_shape", input_shape)
-    if (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, numbers.Integral)
-        or (num_classes < 2)
-    ):
-        raise ValueError(f"`num_classes` must be an int >= 2; got num_classes={num_classes!r}.")
+    check_int("num_classes", num_classes, 2)
     if not isinstance(activation, str):
         raise ValueError(
             f"`activation` must be one of {list(activations.NAMES)}; got activation={activation!r}."

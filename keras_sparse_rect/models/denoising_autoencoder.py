@@ -8,7 +8,7 @@ import numpy as np
 from keras import ops
 
 from keras_sparse_rect import activations, losses
-from keras_sparse_rect._validation import check_non_negative, check_rate, check_seed
+from keras_sparse_rect._validation import check_int, check_non_negative, check_rate, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers import MaskingNoise, SignFlippedRectifier, UnitIntervalScaling
 from keras_sparse_rect.models.deep_network import compile_for_paper
@@ -153,8 +153,7 @@ class DenoisingAutoencoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-            raise ValueError(f"`units` must be an int >= 1; got units={units!r}.")
+        check_int("units", units, 1)
         if not isinstance(activation, str) or activation not in activations.NAMES:
             raise ValueError(
                 f"`activation` must be one of {list(activations.NAMES)}; got "

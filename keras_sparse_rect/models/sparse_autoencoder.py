@@ -4,13 +4,11 @@ With reconstruction sampling (Dauphin, Glorot & Bengio, ICML 2011) the decoder
 computes only the columns that matter for a batch instead of all 5,000.
 """
 
-import numbers
-
 import keras
 from keras import ops
 
 from keras_sparse_rect import activations
-from keras_sparse_rect._validation import check_non_negative, check_seed
+from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers.binary_flip_noise import BinaryFlipNoise
 from keras_sparse_rect.layers.sparse_dense import SparseDense, gather_rows
@@ -93,8 +91,7 @@ class SparseInputDenoisingAutoencoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-            raise ValueError(f"`units` must be an int >= 1; got units={units!r}.")
+        check_int("units", units, 1)
         if not isinstance(activation, str) or activation not in activations.NAMES:
             raise ValueError(
                 f"`activation` must be one of {list(activations.NAMES)}; got "
@@ -105,14 +102,7 @@ class SparseInputDenoisingAutoencoder(keras.Model):
                 "`reconstruction_sampling` must be a bool; got "
                 f"reconstruction_sampling={reconstruction_sampling!r}."
             )
-        if (
-            isinstance(sampled_zeros, bool)
-            or not isinstance(sampled_zeros, numbers.Integral)
-            or sampled_zeros < 1
-        ):
-            raise ValueError(
-                f"`sampled_zeros` must be an int >= 1; got sampled_zeros={sampled_zeros!r}."
-            )
+        check_int("sampled_zeros", sampled_zeros, 1)
         self.units = int(units)
         self.activation = activation
         self.l1 = check_non_negative("l1", l1)

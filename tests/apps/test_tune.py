@@ -90,8 +90,7 @@ def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path
         "--stage=finetune",
         "--tuner=grid",
         "--max_trials=2",
-        "--choices=learning_rate=0.1,0.01",
-        "--choices=noise=0.3",
+        "--choices=learning_rate=0.1,0.01",  # the only one: rectifier_1 has no masked layer
         f"--directory={tmp_path}",
         "--project_name=reviews",
         "--verbose=0",
@@ -107,7 +106,8 @@ def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path
     )
     flags = (project / "best.flags").read_text()
     assert f"--learning_rate={best['hyperparameters']['learning_rate']}\n" in flags
-    for line in (*data, "--models=rectifier_1", "--hidden_units=16", "--masking_noise=0.3,0.3"):
+    defaults = ["--masking_noise=0.5,0.3", "--l1=0.0001,0.0,0.0"]  # the experiment's, kept
+    for line in (*data, "--models=rectifier_1", "--hidden_units=16", *defaults):
         assert line + "\n" in flags, line
 
     final = run_app(

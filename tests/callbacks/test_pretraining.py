@@ -254,8 +254,8 @@ def test_per_layer_settings():
         l1=[1e-4, 0.0, 0.0],
         tied=[True, True, False],
     )
-    pretraining.set_model(model)
-    pretraining.on_train_begin()
+    history = pretraining.pretrain(model)  # now, without fit
+    assert history is pretraining.history and "pretrain/layer_3/loss" in history
     first, skipped, third = pretraining.autoencoders
     assert skipped is None
     np.testing.assert_array_equal(hidden_weights(model)[1][0], initial[1][0])  # epochs 0
@@ -264,6 +264,11 @@ def test_per_layer_settings():
     assert float(to_numpy(third.optimizer.learning_rate)) == pytest.approx(0.001)
     assert "pretrain/layer_2/reconstruction" not in pretraining.history
     assert pretraining.completed_layers == 3
+    pretrained = hidden_weights(model)
+    pretraining.pretrain(model)  # once only
+    np.testing.assert_array_equal(hidden_weights(model)[2][0], pretrained[2][0])
+    with pytest.raises(ValueError, match="`model`"):
+        pretraining.pretrain("model")
 
 
 @pytest.mark.parametrize(
