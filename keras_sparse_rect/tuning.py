@@ -922,16 +922,17 @@ def make_tuner(
         ),
         "max_consecutive_failed_trials": None if role != "single" else MAX_CONSECUTIVE_FAILURES,
     }
-    if name != "hyperband":
-        return TUNERS[name](max_trials=max_trials, **common)
-    if getattr(hypermodel, "stage", None) == "pretrain":
+    if name == "hyperband" and getattr(hypermodel, "stage", None) == "pretrain":
         raise ValueError(
             "Hyperband allots fine-tuning epochs, which do not change the reconstruction "
             "error of stage 'pretrain': use random, bayesian or grid; got name='hyperband'."
         )
-    tuner = Hyperband(max_epochs=check_int("max_epochs", max_epochs, 1), **common)
-    tuner.oracle.max_trials = max_trials
-    return tuner
+    with atomic_state_files():
+        if name != "hyperband":
+            return TUNERS[name](max_trials=max_trials, **common)
+        tuner = Hyperband(max_epochs=check_int("max_epochs", max_epochs, 1), **common)
+        tuner.oracle.max_trials = max_trials
+        return tuner
 
 
 # Running and summarizing ----------------------------------------------------------
@@ -954,6 +955,41 @@ def _quiet_retracing():
         yield
     finally:
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def atomic_state_files():
+    """Makes KerasTuner write its state files (``oracle.json``, ``trial.json``) atomically.
+
+    KerasTuner 1.4.8 writes them in place, so a search killed mid-write leaves a
+    truncated file that the resumed search cannot read. Inside this context its
+    JSON writer (the private ``keras_tuner.src.utils.save_json``, the one
+    function all its state goes through) writes a temporary file and renames it.
+    Remote paths (``gs://...``) keep KerasTuner's own writer. :func:`make_tuner`
+    and :func:`run_search` use it.
+    """
+    try:
+        from keras_tuner.src import utils as kerastuner_utils
+    except ImportError:  # another KerasTuner layout: its own writer stays
+        yield
+        return
+    original = getattr(kerastuner_utils, "save_json", None)
+    if original is None:
+        yield
+        return
+
+    def save_json(path, obj):
+        if "://" in os.fspath(path):
+            return original(path, obj)
+        text = json.dumps(obj)
+        results.write_text_atomic(path, text)
+        return text
+
+    kerastuner_utils.save_json = save_json
+    try:
+        yield
+    finally:
+        kerastuner_utils.save_json = original
 
 
 def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
@@ -987,7 +1023,7 @@ def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
     try:
         distribution = getattr(tuner, "distribution", None)
         scope = distribution.scope() if distribution is not None else contextlib.nullcontext()
-        with _quiet_retracing(), scope:
+        with _quiet_retracing(), atomic_state_files(), scope:
             tuner.search(*fit_args, callbacks=callbacks, **fit_kwargs)
     except RuntimeError as error:
         if "consecutive failures" not in str(error):

@@ -132,6 +132,24 @@ def test_a_stopped_search_resumes_where_it_stopped(digits, tmp_path):
     assert checkpoint.stat().st_mtime_ns == stamp
 
 
+def test_kerastuner_state_is_written_atomically(digits, tmp_path, monkeypatch):
+    """A search killed mid-write must not leave a truncated oracle.json or trial.json."""
+    from keras_sparse_rect import results
+
+    written = []
+    write = results.write_text_atomic
+    monkeypatch.setattr(results, "write_text_atomic", lambda p, t: written.append(p) or write(p, t))
+    from keras_tuner.src import utils as kerastuner_utils
+
+    original = kerastuner_utils.save_json
+    hypermodel = small_model(search_space={"learning_rate": [0.1], "noise": [0.25]})
+    search(tuning.make_tuner("grid", hypermodel, max_trials=1, directory=tmp_path), digits)
+    names = {os.path.relpath(p, tmp_path / "deep_sparse") for p in written}
+    assert {"oracle.json", os.path.join("trial_0", "trial.json")} <= names
+    assert kerastuner_utils.save_json is original  # restored after the search
+    assert not list((tmp_path / "deep_sparse").rglob(".*"))  # no temporary file left
+
+
 class _FailsAt(tuning.DeepSparseHyperModel):
     """Fails every trial whose learning rate is in ``failing``."""
 
