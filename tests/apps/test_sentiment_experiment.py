@@ -63,6 +63,7 @@ def write_star_reviews(path, rows, with_bad_row=False):
     return path
 
 
+@pytest.mark.tensorflow_only  # input handling, the same on every backend (the suite's time)
 def test_bad_row_stops_the_app_with_file_and_line(tmp_path):
     path = write_star_reviews(tmp_path / "r.jsonl", 30, with_bad_row=True)
     flags = [f"--reviews={path}", "--text_column=body", "--rating_column=stars"]
@@ -78,6 +79,7 @@ def test_bad_row_stops_the_app_with_file_and_line(tmp_path):
     assert json.loads((tmp_path / "o" / "result.json").read_text())["data"]["bad_rows_skipped"] == 1
 
 
+@pytest.mark.tensorflow_only  # flag handling, the same on every backend
 @pytest.mark.parametrize(
     ("flag", "message"),
     [

@@ -128,7 +128,6 @@ def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path
         (["--dataset=mnist"], "--dataset does not apply to --experiment=sentiment"),
         (["--activation=softplus"], "not a network of Table 2"),
         (["--choices=hidden_layers=1,2"], "rectifier_2"),
-        (["--hidden_units=16,8"], "--hidden_units=16,8"),
     ],
 )
 def test_bad_sentiment_search_flags_print_one_line_and_exit_2(tmp_path, args, needle):

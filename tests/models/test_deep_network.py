@@ -118,6 +118,7 @@ def test_compile_for_paper_is_constant_rate_sgd_with_fast_settings():
     assert resolve_jit_compile(False) is False
     sparse = build_deep_network((16,), 3, hidden_units=(8,), sparse=True)
     assert resolve_jit_compile("auto", sparse) is False
+    assert type(sparse.get_layer("hidden_1_dense")).__name__ == "SparseDense"
     with pytest.raises(ValueError, match="`learning_rate`"):
         compile_for_paper(model, learning_rate=0.0)
     with pytest.raises(ValueError, match="`steps_per_execution`"):
