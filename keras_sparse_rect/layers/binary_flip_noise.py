@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_sparse_rect._validation import check_rate, check_seed
 from keras_sparse_rect.api import register
-from keras_sparse_rect.random import ReplicaAwareSeedGenerator
+from keras_sparse_rect.random import ReplicaAwareSeedGenerator, uniform
 from keras_sparse_rect.sparse import is_sparse, make_sparse, num_rows, sparse_parts
 
 # Salt candidates per row: mean + this many standard deviations of the binomial.
@@ -72,7 +72,7 @@ class BinaryFlipNoise(keras.layers.Layer):
         if is_sparse(inputs):
             return self._sparse_call(inputs)
         inputs = ops.convert_to_tensor(inputs)
-        draw = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
+        draw = uniform(ops.shape(inputs), self.seed_generator)
         zeros, ones = ops.zeros_like(inputs), ops.ones_like(inputs)
         on = ops.where(draw < self.pepper_rate, zeros, inputs)
         off = ops.where(draw < self.salt_rate, ones, inputs)
@@ -81,7 +81,7 @@ class BinaryFlipNoise(keras.layers.Layer):
     def _sparse_call(self, inputs):
         indices, values = sparse_parts(inputs)
         rows, width = num_rows(inputs), inputs.shape[1]
-        draw = keras.random.uniform(ops.shape(values), seed=self.seed_generator)
+        draw = uniform(ops.shape(values), self.seed_generator)
         values = ops.where(draw < self.pepper_rate, ops.zeros_like(values), values)
         slots = self.salt_slots(width)
         if slots == 0:
@@ -91,7 +91,7 @@ class BinaryFlipNoise(keras.layers.Layer):
             indices, ops.cast(ops.not_equal(sparse_parts(inputs)[1], 0), "float32"), (rows, width)
         )
         occupied = ops.cast(occupied > 0, "float32")
-        scores = keras.random.uniform(ops.shape(occupied), seed=self.seed_generator)
+        scores = uniform(ops.shape(occupied), self.seed_generator)
         _, columns = ops.top_k(scores - 2.0 * occupied, slots)
         zeros_per_row = width - ops.sum(occupied, axis=1)
         counts = keras.random.binomial(
