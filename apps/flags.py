@@ -197,6 +197,28 @@ def config_from_flags(**overrides):
         fail(error)
 
 
+def strategy_and_data(config, datasets=None):
+    """``(strategy, data)`` of an image app; a bad value prints one line and exits with status 2.
+
+    The strategy comes first: MultiWorkerMirroredStrategy must precede any other
+    TensorFlow call. ``data`` is the loaded ``config.dataset``, or with
+    ``datasets`` a dict of each named data set.
+    """
+    from keras_sparse_rect import distribute
+
+    try:
+        strategy = distribute.get_strategy(config.strategy, config.tpu)
+        from keras_sparse_rect.data import load_image_dataset
+
+        if datasets is None:
+            return strategy, load_image_dataset(config.dataset, data_dir=config.data_dir)
+        return strategy, {
+            name: load_image_dataset(name, data_dir=config.data_dir) for name in datasets
+        }
+    except ValueError as error:
+        fail(error)
+
+
 def verbosity():
     return int(FLAGS.verbose)
 

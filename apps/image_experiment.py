@@ -20,17 +20,9 @@ app_flags.define_single_run_flags()
 def main(argv):
     del argv
     config = app_flags.config_from_flags()
-    from keras_sparse_rect import distribute
+    strategy, data = app_flags.strategy_and_data(config)
     from keras_sparse_rect.experiments.image import run_image_experiment, summary
 
-    try:
-        # The strategy first: MultiWorkerMirroredStrategy must precede any other TF call.
-        strategy = distribute.get_strategy(config.strategy, config.tpu)
-        from keras_sparse_rect.data import load_image_dataset
-
-        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
-    except ValueError as error:
-        app_flags.fail(error)
     result = run_image_experiment(
         config, data=data, strategy=strategy, verbose=app_flags.verbosity()
     )

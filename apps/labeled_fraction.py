@@ -28,16 +28,10 @@ def main(argv):
         app_flags.fail(f"--fractions must be numbers in (0, 1]; got {FLAGS.fractions!r}")
     if not fractions or not all(0.0 < f <= 1.0 for f in fractions):
         app_flags.fail(f"--fractions must be numbers in (0, 1]; got {FLAGS.fractions!r}")
+    strategy, data = app_flags.strategy_and_data(config)
     from keras_sparse_rect import distribute
     from keras_sparse_rect.experiments import figure3
 
-    try:
-        strategy = distribute.get_strategy(config.strategy, config.tpu)
-        from keras_sparse_rect.data import load_image_dataset
-
-        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
-    except ValueError as error:
-        app_flags.fail(error)
     rows = figure3.run_labeled_fraction(config, data, strategy, fractions, app_flags.verbosity())
     csv_path = os.path.join(config.model_dir, "labeled_fraction.csv")
     png_path = os.path.join(config.model_dir, "labeled_fraction.png")

@@ -29,12 +29,9 @@ def main(argv):
         if FLAGS.max_l1 < 0:
             raise ValueError(f"`max_l1` must be >= 0; got max_l1={FLAGS.max_l1!r}.")
         l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1)
-        strategy = distribute.get_strategy(config.strategy, config.tpu)
-        from keras_sparse_rect.data import load_image_dataset
-
-        data = load_image_dataset(config.dataset, data_dir=config.data_dir)
     except ValueError as error:
         app_flags.fail(error)
+    strategy, data = app_flags.strategy_and_data(config)
     rows = figure3.run_sparsity_sweep(config, data, strategy, l1s, verbose=app_flags.verbosity())
     csv_path = os.path.join(config.model_dir, "sparsity_sweep.csv")
     png_path = os.path.join(config.model_dir, "sparsity_sweep.png")

@@ -29,18 +29,10 @@ def main(argv):
         app_flags.fail(f"--seeds must be a comma-separated list of ints; got {FLAGS.seeds!r}")
     if not FLAGS.datasets or not seeds:
         app_flags.fail("--datasets and --seeds must each name at least one value")
+    strategy, loaded = app_flags.strategy_and_data(config, FLAGS.datasets)
     from keras_sparse_rect import distribute, results
     from keras_sparse_rect.experiments.table1 import run_table1, table1_json, table1_markdown
 
-    try:
-        strategy = distribute.get_strategy(config.strategy, config.tpu)
-        from keras_sparse_rect.data import load_image_dataset
-
-        loaded = {
-            name: load_image_dataset(name, data_dir=config.data_dir) for name in FLAGS.datasets
-        }
-    except ValueError as error:
-        app_flags.fail(error)
     table = run_table1(
         config, FLAGS.datasets, seeds, loaded.__getitem__, strategy, verbose=app_flags.verbosity()
     )

@@ -140,17 +140,15 @@ def image_search():
     """``(hypermodel, fit_args, fit_kwargs, base_flags, strategy)`` of an image search."""
     _reject(REVIEW_ONLY, "image")
     config = app_flags.config_from_flags()
-    from keras_sparse_rect import distribute, tuning
-    from keras_sparse_rect.data import load_image_dataset
-    from keras_sparse_rect.experiments.image import labeled_subset
-
     if config.strategy == "multi_worker_mirrored":
         raise ValueError(
             "--strategy=multi_worker_mirrored does not apply to a search: spread the "
             "trials over machines with KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT"
         )
-    strategy = distribute.get_strategy(config.strategy, config.tpu)
-    data = load_image_dataset(config.dataset, data_dir=config.data_dir)
+    strategy, data = app_flags.strategy_and_data(config)
+    from keras_sparse_rect import tuning
+    from keras_sparse_rect.experiments.image import labeled_subset
+
     if data.train_distortion is not None:
         raise ValueError(
             f"--dataset={config.dataset} distorts its training images on the fly, "
