@@ -77,7 +77,6 @@ import contextlib
 import dataclasses
 import functools
 import json
-import logging
 import math
 import numbers
 import os
@@ -102,6 +101,7 @@ from keras_sparse_rect.metrics import ExpectedRatingRMSE
 from keras_sparse_rect.models import STEPS_PER_EXECUTION, build_deep_network, compile_for_paper
 from keras_sparse_rect.models.deep_network import hidden_layer_names
 from keras_sparse_rect.sparse import is_scipy_sparse, sparse_batches
+from keras_sparse_rect.utils import quiet_retracing
 
 #: The learning rates the paper explored, for pretraining and fine-tuning (section 4.1).
 LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
@@ -939,25 +939,6 @@ def make_tuner(
 
 
 @contextlib.contextmanager
-def _quiet_retracing():
-    """Silences TensorFlow's warnings while a search runs.
-
-    Every trial builds new models, which TensorFlow reports as function
-    "retracing" from the fifth on: expected in a search, and not a problem.
-    """
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-@contextlib.contextmanager
 def atomic_state_files():
     """Makes KerasTuner write its state files (``oracle.json``, ``trial.json``) atomically.
 
@@ -1023,7 +1004,7 @@ def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
     try:
         distribution = getattr(tuner, "distribution", None)
         scope = distribution.scope() if distribution is not None else contextlib.nullcontext()
-        with _quiet_retracing(), atomic_state_files(), scope:
+        with quiet_retracing(), atomic_state_files(), scope:
             tuner.search(*fit_args, callbacks=callbacks, **fit_kwargs)
     except RuntimeError as error:
         if "consecutive failures" not in str(error):

@@ -1,4 +1,7 @@
-"""Model utilities: finding hidden representations, and the rescaling of section 3.1."""
+"""Model utilities: finding hidden representations, the rescaling of section 3.1, quiet logs."""
+
+import contextlib
+import logging
 
 import keras
 
@@ -94,3 +97,20 @@ def rescale_layers(model, alphas):
         if layer.use_bias:
             layer.bias.assign(layer.bias / product)
     return model
+
+
+@contextlib.contextmanager
+def quiet_retracing():
+    """Silences TensorFlow's "retracing" warnings inside the block.
+
+    Code that builds many models in turn (the folds of an experiment, the trials
+    of a search) makes TensorFlow warn about function retracing from the fifth
+    model on: expected there, and not a problem. Other backends: no effect.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -28,9 +28,7 @@ each written atomically; the JSON is rewritten after each network, so a long
 run shows its progress.
 """
 
-import contextlib
 import dataclasses
-import logging
 import os
 import time
 
@@ -45,7 +43,7 @@ from keras_sparse_rect.metrics import expected_rating
 from keras_sparse_rect.models.deep_network import hidden_layer_names
 from keras_sparse_rect.regularizers import ActivityL1
 from keras_sparse_rect.sparse import sparse_batches
-from keras_sparse_rect.utils import hidden_activation_model
+from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
 
 #: The networks of Table 2: name -> (column title, activation, hidden layers).
 MODELS = {
@@ -405,18 +403,6 @@ def _summary_stats(folds):
     return out
 
 
-@contextlib.contextmanager
-def _quiet_retracing():
-    """Every fold builds new models, which TensorFlow reports as "retracing": expected here."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def run_sentiment_experiment(config, reviews, data_name="reviews", verbose=0, log=print):
     """Runs every network of ``config.models``; returns the result dict (also on disk).
 
@@ -433,7 +419,7 @@ def run_sentiment_experiment(config, reviews, data_name="reviews", verbose=0, lo
         results and mean/std of RMSE, accuracy and sparsity) and ``environment``.
     """
     config.validate()
-    with _quiet_retracing():
+    with quiet_retracing():
         return _run(config, reviews, data_name, verbose, log or (lambda line: None))
 
 
