@@ -114,7 +114,9 @@ def sparse_batches(x, y=None, batch_size=10, shuffle=False, seed=None):
     The matrix stays sparse from end to end: on TensorFlow a ``tf.data.Dataset``
     of ``tf.SparseTensor`` batches (rows gathered in the graph from the CSR
     arrays), on JAX a ``PyDataset`` of padded ``BCOO`` batches (see the module
-    docstring). With ``shuffle`` the order changes every epoch.
+    docstring). With ``shuffle`` the order changes every epoch; pass
+    ``shuffle=False`` to ``fit`` itself, since the batches are shuffled here
+    (Keras warns that it cannot shuffle a ``tf.data.Dataset``).
 
     Args:
         x: a 2-D scipy.sparse matrix (rows are examples).
@@ -128,7 +130,8 @@ def sparse_batches(x, y=None, batch_size=10, shuffle=False, seed=None):
     >>> import scipy.sparse as sp
     >>> from keras_sparse_rect.sparse import sparse_batches
     >>> x = sp.random(100, 5000, density=0.006, format="csr", dtype="float32")
-    >>> model.fit(sparse_batches(x, y, batch_size=10, shuffle=True))  # doctest: +SKIP
+    >>> batches = sparse_batches(x, y, batch_size=10, shuffle=True)
+    >>> model.fit(batches, shuffle=False)  # doctest: +SKIP
     """
     if not is_scipy_sparse(x) or len(x.shape) != 2:
         raise ValueError(

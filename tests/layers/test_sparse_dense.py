@@ -60,7 +60,7 @@ def test_one_sgd_step_equals_dense_training():
         model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
         data = sparse_batches(x, y, batch_size=10) if use_sparse else (x.toarray(), y)
         if use_sparse:
-            model.fit(data, epochs=1, verbose=0)
+            model.fit(data, epochs=1, verbose=0, shuffle=False)
         else:
             model.fit(*data, batch_size=10, epochs=1, verbose=0, shuffle=False)
         outputs.append((initial, model.get_weights()))
