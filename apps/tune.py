@@ -111,21 +111,27 @@ PASSED_ON = (
 )
 
 
-def fixed_values(config):
-    """The values of the hyper-parameters not tuned, from the network flags."""
-    if len(set(config.hidden_units)) != 1:
+def _equal_units(units):
+    """``(units, layers)`` of a ``--hidden_units`` list; a search needs equal layers."""
+    if not units or len(set(units)) != 1:
         raise ValueError(
             "--hidden_units must give every hidden layer the same number of units for a "
-            f"search; got --hidden_units={','.join(map(str, config.hidden_units))}"
+            f"search; got --hidden_units={','.join(map(str, units))}"
         )
+    return units[0], len(units)
+
+
+def fixed_values(config):
+    """The values of the hyper-parameters not tuned, from the network flags."""
+    units, layers = _equal_units(config.hidden_units)
     return {
         "pretrain_learning_rate": config.pretrain_learning_rate,
         "l1": config.l1,
         "learning_rate": config.learning_rate,
         "noise": config.noise,
         "activation": config.activation,
-        "hidden_layers": len(config.hidden_units),
-        "hidden_units": config.hidden_units[0],
+        "hidden_layers": layers,
+        "hidden_units": units,
     }
 
 
@@ -173,19 +179,6 @@ def image_search():
     return hypermodel, (data.x_train[labeled], data.y_train[labeled]), fit, base, strategy
 
 
-def _hidden_units():
-    try:
-        units = [int(u) for u in FLAGS.hidden_units]
-    except ValueError:
-        units = []
-    if not units or len(set(units)) != 1:
-        raise ValueError(
-            "--hidden_units must give every hidden layer the same number of units for a "
-            f"search; got --hidden_units={','.join(FLAGS.hidden_units)}"
-        )
-    return units
-
-
 def sentiment_config():
     """The base :class:`SentimentConfig` and Table 2 network from the flags given."""
     from keras_sparse_rect.experiments.sentiment import MODELS, SentimentConfig
@@ -204,8 +197,14 @@ def sentiment_config():
             fields[field] = (FLAGS[flag].value,) * layers
     layers = 3
     if FLAGS["hidden_units"].present:
-        units = _hidden_units()
-        fields["hidden_units"], layers = units[0], len(units)
+        try:
+            units = [int(u) for u in FLAGS.hidden_units]
+        except ValueError:
+            raise ValueError(
+                "--hidden_units must be a comma-separated list of ints; got "
+                f"--hidden_units={','.join(FLAGS.hidden_units)}"
+            ) from None
+        fields["hidden_units"], layers = _equal_units(units)
     activation = FLAGS.activation if FLAGS["activation"].present else "rectifier"
     network = f"{activation}_{layers}"
     if network not in MODELS:
