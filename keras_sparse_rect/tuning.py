@@ -98,13 +98,18 @@ from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
 from keras_sparse_rect.experiments import sentiment
 from keras_sparse_rect.layers import SaltAndPepperNoise
 from keras_sparse_rect.metrics import ExpectedRatingRMSE
-from keras_sparse_rect.models import STEPS_PER_EXECUTION, build_deep_network, compile_for_paper
+from keras_sparse_rect.models import (
+    PAPER_LEARNING_RATES,
+    STEPS_PER_EXECUTION,
+    build_deep_network,
+    compile_for_paper,
+)
 from keras_sparse_rect.models.deep_network import hidden_layer_names
 from keras_sparse_rect.sparse import is_scipy_sparse, sparse_batches
 from keras_sparse_rect.utils import quiet_retracing
 
 #: The learning rates the paper explored, for pretraining and fine-tuning (section 4.1).
-LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
+LEARNING_RATES = PAPER_LEARNING_RATES
 
 #: Default choices of every hyper-parameter.
 SEARCH_SPACE = {

@@ -16,6 +16,7 @@ from keras_sparse_rect._validation import (
     check_int,
     check_non_negative,
     check_positive,
+    check_rate,
     check_seed,
 )
 from keras_sparse_rect.layers import SignFlippedRectifier
@@ -31,6 +32,11 @@ from keras_sparse_rect.models.denoising_autoencoder import (
 )
 
 _STATE_FILE = "state.json"
+#: What ``GreedyLayerwisePretraining`` does when a layer collapses.
+ON_COLLAPSE = ("warn", "raise", "ignore")
+#: Examples of the unlabeled data on which dead units are counted (all, if fewer).
+DEAD_UNIT_SAMPLE = 10_000
+_SELECTION_HELD_OUT = 2_000
 _CACHE_BATCH = 1024
 _BLOCK_ROWS = 4096
 
@@ -277,6 +283,29 @@ class _ShuffledBatches(keras.utils.PyDataset):
         self.order = self._shuffled_order()
 
 
+def _dead_fraction(dae, data, sample, seed):
+    """Fraction of ``dae``'s units that are 0 on every row of ``data`` (or a sample of it).
+
+    The encoder computes the network layer's own activations (its weights are
+    copied there), so this is the layer's dead fraction on the unlabeled data.
+    """
+    rows = data.shape[0]
+    if rows > sample:  # sorted, so a memory-mapped cache is read in order
+        chosen = np.sort(np.random.default_rng(seed).choice(rows, sample, replace=False))
+    else:
+        chosen = np.arange(rows)
+    alive = np.zeros(dae.units, dtype=bool)
+    for start in range(0, chosen.size, _CACHE_BATCH):
+        batch = np.asarray(data[chosen[start : start + _CACHE_BATCH]])
+        code = np.asarray(keras.ops.convert_to_numpy(dae.encode(batch)))
+        alive |= np.any(code != 0, axis=0)
+    return float(1.0 - alive.mean())
+
+
+class PretrainingCollapseError(RuntimeError):
+    """A pretrained layer lost most of its units (or diverged), with ``on_collapse="raise"``."""
+
+
 # The callback -------------------------------------------------------------------
 
 
@@ -326,6 +355,14 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
     ``log_dir``, as TensorBoard scalars (step = pretraining epoch) in
     ``<log_dir>/pretrain``. The trained autoencoders stay in ``self.autoencoders``.
 
+    **Collapse.** After each layer is pretrained, the fraction of its units that
+    are dead (exactly 0 on every one of ``dead_unit_sample`` unlabeled
+    examples, section 3.1) is logged as ``pretrain/layer_<k>/dead_fraction``
+    and kept in ``self.dead_fractions``. A layer past ``collapse_threshold``, or
+    whose reconstruction cost became NaN, is listed in ``self.collapsed_layers``
+    and, with ``on_collapse="warn"`` (default), named in one warning line;
+    ``"raise"`` stops with :class:`PretrainingCollapseError` instead.
+
     **Once only.** Pretraining runs at the first ``fit`` only: not again on a
     later ``fit`` call, and not when the network's optimizer has already taken
     steps (e.g. weights restored by ``BackupAndRestore``, placed before this
@@ -355,6 +392,23 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         steps_per_execution: see :func:`compile_for_paper`.
         jit_compile: see :func:`compile_for_paper`.
         max_cache_bytes: largest representation kept in memory (default 2 GiB).
+        collapse_threshold: largest fraction of dead units, in [0, 1], that a
+            pretrained layer may have without counting as collapsed.
+        on_collapse: ``"warn"``, ``"raise"`` or ``"ignore"``.
+        dead_unit_sample: unlabeled examples on which dead units are counted.
+        select_learning_rate: ``None``, or candidate rates (section 4.1:
+            ``PAPER_LEARNING_RATES``, 0.1 to 0.0001): per layer, greedily, the one
+            whose short trial (``selection_epochs`` on ``selection_examples``
+            cached rows) has the lowest clean reconstruction cost on 2,000 other
+            rows is chosen and the layer is then trained fully with it
+            (``learning_rate`` is then unused). Logged as
+            ``pretrain/layer_<k>/learning_rate`` and ``.../selection/<rate>``.
+        selection_examples: rows of the cached input each trial trains on.
+        selection_epochs: epochs of each trial.
+        sign_consistent: the tied decoder of a sign-flipped layer decodes the
+            unsigned code with the encoder's effective weights (see
+            ``DenoisingAutoencoder``); ``False`` is DeepANN's decoder, which
+            kills units of the second layer on full MNIST.
         seed: int seed of the corruption; ``None`` for random.
         verbose: verbosity of each autoencoder's ``fit`` (0, 1 or 2).
 
@@ -385,6 +439,13 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         steps_per_execution=STEPS_PER_EXECUTION,
         jit_compile="auto",
         max_cache_bytes=2 * 2**30,
+        collapse_threshold=0.5,
+        on_collapse="warn",
+        dead_unit_sample=DEAD_UNIT_SAMPLE,
+        sign_consistent=True,
+        select_learning_rate=None,
+        selection_examples=10_000,
+        selection_epochs=1,
         seed=None,
         verbose=0,
     ):
@@ -410,6 +471,38 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self.steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
         self.jit_compile = jit_compile
         self.max_cache_bytes = check_int("max_cache_bytes", max_cache_bytes, 0)
+        self.collapse_threshold = check_rate(
+            "collapse_threshold", collapse_threshold, allow_one=True
+        )
+        if on_collapse not in ON_COLLAPSE:
+            raise ValueError(
+                f"`on_collapse` must be one of {list(ON_COLLAPSE)}; got "
+                f"on_collapse={on_collapse!r}."
+            )
+        self.on_collapse = on_collapse
+        self.dead_unit_sample = check_int("dead_unit_sample", dead_unit_sample, 1)
+        if not isinstance(sign_consistent, bool):
+            raise ValueError(
+                f"`sign_consistent` must be a bool; got sign_consistent={sign_consistent!r}."
+            )
+        self.sign_consistent = sign_consistent
+        if select_learning_rate is not None:
+            if isinstance(select_learning_rate, (str, bytes)) or not hasattr(
+                select_learning_rate, "__iter__"
+            ):
+                raise ValueError(
+                    "`select_learning_rate` must be None or a sequence of learning rates; got "
+                    f"select_learning_rate={select_learning_rate!r}."
+                )
+            select_learning_rate = tuple(
+                check_positive(f"select_learning_rate[{i}]", v)
+                for i, v in enumerate(select_learning_rate)
+            )
+            if not select_learning_rate:
+                raise ValueError("`select_learning_rate` must not be empty; got ().")
+        self.select_learning_rate = select_learning_rate
+        self.selection_examples = check_int("selection_examples", selection_examples, 1)
+        self.selection_epochs = check_int("selection_epochs", selection_epochs, 1)
         self.seed = check_seed("seed", seed)
         if verbose not in (0, 1, 2):
             raise ValueError(f"`verbose` must be 0, 1 or 2; got verbose={verbose!r}.")
@@ -421,6 +514,11 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self.history = {}
         #: The trained autoencoders, one per hidden layer (``None`` if restored or skipped).
         self.autoencoders = []
+        #: ``{layer: fraction of its units dead}`` for every pretrained layer (1-based).
+        self.dead_fractions = {}
+        #: 1-based numbers of the layers whose dead fraction exceeded ``collapse_threshold``
+        #: or whose reconstruction cost became NaN or infinite.
+        self.collapsed_layers = []
         self.done = False
         self._ran_in_this_fit = False
 
@@ -488,6 +586,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         layer = index + 1
         started = time.perf_counter()
         cache = self._cache_representation(dense, input_signs)
+        selection = {}
         try:
             data = cache.finish()
             reconstruction = setting["reconstruction"]
@@ -496,47 +595,63 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                     "sigmoid_cross_entropy" if activation == "tanh" else "softplus_quadratic"
                 )
             target_range = self._target_range(layer, reconstruction, cache)
-            noise = setting["noise"]
-            if isinstance(noise, keras.layers.Layer):  # one fresh copy per autoencoder
-                noise = type(noise).from_config(noise.get_config())
             l1 = setting["l1"]
             if l1 is None:
                 l1 = float(getattr(activation_layer.activity_regularizer, "l1", 0.0) or 0.0)
             seed = None if self.seed is None else self.seed + index
-            dae = DenoisingAutoencoder(
-                dense.units,
-                activation=activation,
-                sign_flip=sign_flip,
-                l1=l1,
-                noise=_make_noise(noise, seed),
-                reconstruction=reconstruction,
-                tied=setting["tied"],
-                target_range=target_range,
-                input_signs=input_signs,
-                seed=seed,
-                name=f"pretrain_layer_{layer}",
-            )
-            # Copies through numpy: on JAX, variables that share a buffer die together
-            # when Keras frees the network's state during fit.
-            dae.build((None, cache.width))
-            dae.encoder.kernel.assign(_numpy(dense.kernel))
-            dae.encoder.bias.assign(_numpy(dense.bias))
-            if sign_flip:
-                dae.encoder_activation.signs.assign(_numpy(activation_layer.signs))
+
+            def autoencoder(learning_rate):
+                """A fresh autoencoder from layer ``k``'s current (initial) weights."""
+                noise = setting["noise"]
+                if isinstance(noise, keras.layers.Layer):  # one fresh copy per autoencoder
+                    noise = type(noise).from_config(noise.get_config())
+                dae = DenoisingAutoencoder(
+                    dense.units,
+                    activation=activation,
+                    sign_flip=sign_flip,
+                    l1=l1,
+                    noise=_make_noise(noise, seed),
+                    reconstruction=reconstruction,
+                    tied=setting["tied"],
+                    target_range=target_range,
+                    input_signs=input_signs,
+                    seed=seed,
+                    sign_consistent=self.sign_consistent,
+                    name=f"pretrain_layer_{layer}",
+                )
+                # Copies through numpy: on JAX, variables that share a buffer die together
+                # when Keras frees the network's state during fit.
+                dae.build((None, cache.width))
+                dae.encoder.kernel.assign(_numpy(dense.kernel))
+                dae.encoder.bias.assign(_numpy(dense.bias))
+                if sign_flip:
+                    dae.encoder_activation.signs.assign(_numpy(activation_layer.signs))
+                compile_for_paper(
+                    dae,
+                    learning_rate,
+                    loss=None,
+                    metrics=None,
+                    steps_per_execution=self.steps_per_execution,
+                    jit_compile=self.jit_compile,
+                )
+                return dae
+
+            learning_rate = setting["learning_rate"]
+            if self.select_learning_rate is not None:
+                learning_rate, selection = self._select(autoencoder, data, setting, seed)
+                if self.verbose:
+                    costs = ", ".join(f"{lr:g}: {c:.4g}" for lr, c in selection.items())
+                    print(
+                        f"Hidden layer {layer}: pretraining learning rate {learning_rate:g} "
+                        f"has the lowest held-out reconstruction cost ({costs})."
+                    )
+            dae = autoencoder(learning_rate)
             dae.adapt(data)
-            compile_for_paper(
-                dae,
-                setting["learning_rate"],
-                loss=None,
-                metrics=None,
-                steps_per_execution=self.steps_per_execution,
-                jit_compile=self.jit_compile,
-            )
             if self.verbose:
                 print(
                     f"Pretraining hidden layer {layer}/{len(pairs)} ({dense.units} units, "
-                    f"{reconstruction}) on {cache.rows} examples "
-                    f"({'in memory' if cache.path is None else 'streamed from disk'})."
+                    f"{reconstruction}, learning rate {learning_rate:g}) on {cache.rows} "
+                    f"examples ({'in memory' if cache.path is None else 'streamed from disk'})."
                 )
             if cache.path is None:
                 inputs, batch_size = data, setting["batch_size"]
@@ -551,6 +666,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 verbose=self.verbose,
                 callbacks=self.callbacks,
             )
+            dead = _dead_fraction(dae, data, self.dead_unit_sample, self.seed)
         finally:
             data = None
             cache.cleanup()
@@ -564,10 +680,84 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             f"pretrain/layer_{layer}/{key}": [float(v) for v in result.history[key]]
             for key in ("reconstruction", "loss")
         }
+        logs[f"pretrain/layer_{layer}/dead_fraction"] = [dead]
+        logs[f"pretrain/layer_{layer}/learning_rate"] = [float(learning_rate)]
+        for rate, cost in selection.items():
+            logs[f"pretrain/layer_{layer}/selection/{rate:g}"] = [cost]
         self.history.update(logs)
         self._write_tensorboard(logs)
         if self.verbose:
-            print(f"Hidden layer {layer} pretrained in {time.perf_counter() - started:.1f} s.")
+            print(
+                f"Hidden layer {layer} pretrained in {time.perf_counter() - started:.1f} s; "
+                f"{100 * dead:.1f}% of its units dead."
+            )
+        self._check_collapse(layer, dense.units, dead, logs, learning_rate)
+
+    def _select(self, autoencoder, data, setting, seed):
+        """Section 4.1: the candidate rate with the lowest held-out reconstruction cost.
+
+        Each candidate trains a fresh autoencoder (the same initial weights) for
+        ``selection_epochs`` on up to ``selection_examples`` rows of the cached
+        input; the clean reconstruction cost of other rows decides. Returns
+        ``(rate, {rate: cost})``; a diverged candidate's cost is ``inf``.
+        """
+        rows = data.shape[0]
+        held_out = max(1, min(_SELECTION_HELD_OUT, rows // 5))
+        count = min(self.selection_examples, rows - held_out)
+        if count < 1:
+            raise ValueError(
+                f"GreedyLayerwisePretraining: {rows} unlabeled examples are too few to "
+                "select a learning rate (select_learning_rate needs at least 2)."
+            )
+        order = np.random.default_rng(seed).permutation(rows)
+        train = np.asarray(data[np.sort(order[:count])])
+        valid = np.asarray(data[np.sort(order[count : count + held_out])])
+        costs = {}
+        for rate in self.select_learning_rate:
+            dae = autoencoder(rate)
+            dae.adapt(train)
+            dae.fit(
+                train,
+                batch_size=setting["batch_size"],
+                epochs=self.selection_epochs,
+                shuffle=True,
+                verbose=0,
+            )
+            cost = float(
+                dae.evaluate(valid, batch_size=_CACHE_BATCH, verbose=0, return_dict=True)[
+                    "reconstruction"
+                ]
+            )
+            costs[float(rate)] = cost if math.isfinite(cost) else math.inf
+        best = min(costs, key=lambda rate: (costs[rate], -rate))
+        if not math.isfinite(costs[best]):
+            best = min(costs)  # every candidate diverged: the smallest rate, then the check
+        return best, costs
+
+    def _check_collapse(self, layer, units, dead, logs, learning_rate):
+        """Records the layer's dead fraction; warns or raises past the threshold."""
+        self.dead_fractions[layer] = dead
+        costs = logs[f"pretrain/layer_{layer}/reconstruction"]
+        diverged = not all(math.isfinite(v) for v in costs)
+        if not diverged and dead <= self.collapse_threshold:
+            return
+        self.collapsed_layers.append(layer)
+        if diverged:
+            message = (
+                f"GreedyLayerwisePretraining: hidden layer {layer}'s reconstruction cost became "
+                f"{costs[-1]} (diverged) at pretraining learning_rate={learning_rate:g}; lower it."
+            )
+        else:
+            message = (
+                f"GreedyLayerwisePretraining: hidden layer {layer} collapsed: "
+                f"{round(dead * units)} of its {units} units ({100 * dead:.1f}%) are dead after "
+                f"pretraining (threshold {100 * self.collapse_threshold:g}%); try a lower "
+                f"learning_rate (it was {learning_rate:g}) or a smaller l1."
+            )
+        if self.on_collapse == "raise":
+            raise PretrainingCollapseError(message)
+        if self.on_collapse == "warn":
+            warnings.warn(message, stacklevel=3)
 
     def _cache_representation(self, dense, input_signs):
         """The input of ``dense`` for every unlabeled example, computed once."""
@@ -635,6 +825,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             "completed_layers": self.completed_layers,
             "shapes": [list(d.kernel.shape) for d, _ in pairs],
             "history": self.history,
+            "collapsed_layers": self.collapsed_layers,
         }
         path = os.path.join(self.checkpoint_dir, _STATE_FILE)
         with open(path + ".tmp", "w") as f:
@@ -665,6 +856,10 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 if "signs" in arrays and isinstance(activation_layer, SignFlippedRectifier):
                     activation_layer.signs.assign(arrays["signs"])
         self.history.update(state.get("history", {}))
+        for key, values in self.history.items():
+            if key.endswith("/dead_fraction") and values:
+                self.dead_fractions[int(key.split("/")[1].split("_")[1])] = float(values[0])
+        self.collapsed_layers = [int(k) for k in state.get("collapsed_layers", [])]
         if completed and self.verbose:
             print(f"Resumed pretraining: {completed} hidden layer(s) restored from checkpoint.")
         return completed

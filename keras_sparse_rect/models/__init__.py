@@ -8,6 +8,7 @@
 """
 
 from keras_sparse_rect.models.deep_network import (
+    PAPER_LEARNING_RATES,
     STEPS_PER_EXECUTION,
     build_deep_network,
     compile_for_paper,
@@ -21,6 +22,7 @@ from keras_sparse_rect.models.denoising_autoencoder import (
 from keras_sparse_rect.models.sparse_autoencoder import SparseInputDenoisingAutoencoder
 
 __all__ = [
+    "PAPER_LEARNING_RATES",
     "RECONSTRUCTIONS",
     "STEPS_PER_EXECUTION",
     "DenoisingAutoencoder",

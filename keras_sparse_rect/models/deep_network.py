@@ -19,6 +19,8 @@ from keras_sparse_rect.regularizers import ActivityL1
 #: batch of 10 a step is so short that per-step overhead dominates, so many steps
 #: run per call into the backend (see ``bench/sgd_speed.py``).
 STEPS_PER_EXECUTION = 100
+#: The constant learning rates the paper explored, for pretraining and fine-tuning (4.1).
+PAPER_LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
 
 
 def hidden_layer_names(index):

@@ -115,6 +115,17 @@ class DenoisingAutoencoder(keras.Model):
     output units get the same signs, so a softplus decoder can reconstruct the
     negated units (the cost is computed on ``input_signs * x``).
 
+    **Signs and tied weights.** A sign pattern is a fixed reparametrisation:
+    the encoder weighs ``|x_i|`` by ``s_i W_ij`` and unit ``j`` fires
+    ``max(0, .)`` before its own sign is applied for the layer above. With
+    ``sign_consistent=True`` (the default) the tied decoder reads that unsigned
+    code and uses the same effective weights, ``a_i = s_i sum_j max(0, .)_j
+    W_ij``, so the autoencoder is an ordinary tied autoencoder of ``|x|``.
+    ``sign_consistent=False`` is Glorot's DeepANN: the signed code through
+    ``W^T``, where for every pair with ``s_i != t_j`` (half of them) the
+    decoder's gradient pushes ``W_ij`` against the encoder's; on full MNIST
+    this left 41-99% of the second layer dead (README, "Why layer 2 died").
+
     Args:
         units: number of hidden units, >= 1.
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
@@ -128,6 +139,8 @@ class DenoisingAutoencoder(keras.Model):
         target_range: range of the input for ``"sigmoid_cross_entropy"``.
         input_signs: optional sign pattern of the input units (see above).
         seed: int seed of the weights, sign pattern and noise; ``None`` for random.
+        sign_consistent: decode the unsigned code with the encoder's effective
+            weights (see above); ``False`` reproduces DeepANN's decoder.
         **kwargs: ``keras.Model`` arguments (``name``, ...).
 
     Example:
@@ -150,6 +163,7 @@ class DenoisingAutoencoder(keras.Model):
         target_range=(0.0, 1.0),
         input_signs=None,
         seed=None,
+        sign_consistent=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -159,7 +173,11 @@ class DenoisingAutoencoder(keras.Model):
                 f"`activation` must be one of {list(activations.NAMES)}; got "
                 f"activation={activation!r}."
             )
-        for name, value in (("sign_flip", sign_flip), ("tied", tied)):
+        for name, value in (
+            ("sign_flip", sign_flip),
+            ("tied", tied),
+            ("sign_consistent", sign_consistent),
+        ):
             if not isinstance(value, bool):
                 raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
         if reconstruction not in RECONSTRUCTIONS:
@@ -176,6 +194,7 @@ class DenoisingAutoencoder(keras.Model):
         self.target_range = _check_target_range(target_range)
         self.input_signs = _check_signs(input_signs)
         self.seed = check_seed("seed", seed)
+        self.sign_consistent = sign_consistent
 
         self.input_scaling = (
             UnitIntervalScaling(name="input_scaling")
@@ -242,8 +261,19 @@ class DenoisingAutoencoder(keras.Model):
         return self.encoder_activation(self.encoder(x))
 
     def _decode(self, h):
+        if self.sign_consistent and isinstance(self.encoder_activation, SignFlippedRectifier):
+            # The unsigned code max(0, xW + b): the flip is for the layer above.
+            h = h * ops.cast(self.encoder_activation.signs, h.dtype)
         kernel = ops.transpose(self.encoder.kernel) if self.tied else self.decoder_kernel
-        return ops.matmul(h, ops.cast(kernel, h.dtype)) + ops.cast(self.decoder_bias, h.dtype)
+        logits = ops.matmul(h, ops.cast(kernel, h.dtype))
+        if self.sign_consistent and self.tied and self._signed_input():
+            # The encoder weighs |x_i| by s_i W_ij; the tied decoder must use the same.
+            logits = logits * self._signs(logits.dtype)
+        return logits + ops.cast(self.decoder_bias, h.dtype)
+
+    def _signed_input(self):
+        """Whether the encoder sees the signed input (not the scaled |x|)."""
+        return self.input_signs is not None and self.input_scaling is None
 
     def call(self, inputs, training=False):
         x = self._scaled(inputs)
@@ -261,7 +291,7 @@ class DenoisingAutoencoder(keras.Model):
 
     def _target(self, x):
         target = self._scaled(x)
-        if self.input_signs is not None and self.input_scaling is None:
+        if self._signed_input():
             target = target * self._signs(target.dtype)
         return target
 
@@ -320,7 +350,7 @@ class DenoisingAutoencoder(keras.Model):
             output = low + (high - low) * ops.sigmoid(2.0 * logits)
         else:
             output = ops.sigmoid(logits)
-        if self.input_signs is not None and self.input_scaling is None:
+        if self._signed_input():
             output = output * self._signs(output.dtype)
         return output
 
@@ -387,4 +417,5 @@ class DenoisingAutoencoder(keras.Model):
             "target_range": list(self.target_range),
             "input_signs": None if self.input_signs is None else self.input_signs.tolist(),
             "seed": self.seed,
+            "sign_consistent": self.sign_consistent,
         }

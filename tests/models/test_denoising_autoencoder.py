@@ -33,7 +33,10 @@ def test_tied_decoder_is_the_encoder_transposed_with_its_own_bias():
     dae.build((None, 784))
     dae.decoder_bias.assign(np.linspace(-1, 1, 784).astype("float32"))
     h = to_numpy(dae.encode(x))
-    expected = h @ to_numpy(dae.encoder.kernel).T + to_numpy(dae.decoder_bias)
+    # The decoder reads the unsigned code max(0, xW + b) (the layer's own signs undone).
+    unsigned = h * to_numpy(dae.encoder_activation.signs)
+    assert (unsigned >= 0).all()
+    expected = unsigned @ to_numpy(dae.encoder.kernel).T + to_numpy(dae.decoder_bias)
     np.testing.assert_allclose(to_numpy(dae(x)), expected, rtol=1e-5, atol=1e-5)
     assert len(dae.trainable_weights) == 3  # W, b, b'
     np.testing.assert_allclose(to_numpy(dae.reconstruct(x)), np.logaddexp(0, expected), atol=1e-5)
@@ -209,3 +212,30 @@ def test_trained_autoencoder_saves_and_loads_back(tmp_path):
     np.testing.assert_array_equal(
         to_numpy(restored.input_scaling.scale), to_numpy(dae.input_scaling.scale)
     )
+
+
+def test_sign_consistent_decoder_uses_the_encoders_effective_weights():
+    """Below a sign-flipped layer the tied decoder weighs |x_i| by s_i W_ij, as the encoder."""
+    x, signs = signed_activations(units=12, rows=6)
+    dae = DenoisingAutoencoder(10, noise=None, input_signs=signs, seed=1)
+    dae.build((None, 12))
+    kernel = to_numpy(dae.encoder.kernel)
+    unsigned = np.maximum(x @ kernel + to_numpy(dae.encoder.bias), 0.0)
+    np.testing.assert_allclose(
+        to_numpy(dae.encode(x)) * to_numpy(dae.encoder_activation.signs), unsigned, atol=1e-5
+    )
+    # The encoder's pre-activation is |x| @ (s * W): the decoder uses the same weights.
+    effective = signs[:, None] * kernel
+    np.testing.assert_allclose(np.abs(x) @ effective, x @ kernel, atol=1e-4)
+    expected = unsigned @ effective.T + to_numpy(dae.decoder_bias)
+    np.testing.assert_allclose(to_numpy(dae(x)), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_sign_consistent_false_is_deepanns_signed_code_through_the_transpose():
+    x, signs = signed_activations(units=12, rows=6)
+    dae = DenoisingAutoencoder(10, noise=None, input_signs=signs, seed=1, sign_consistent=False)
+    dae.build((None, 12))
+    expected = to_numpy(dae.encode(x)) @ to_numpy(dae.encoder.kernel).T
+    np.testing.assert_allclose(to_numpy(dae(x)), expected, rtol=1e-5, atol=1e-4)
+    restored = DenoisingAutoencoder.from_config(dae.get_config())
+    assert restored.sign_consistent is False
