@@ -1,7 +1,8 @@
 """Section 4.1 in one command: train and evaluate one deep network on an image data set.
 
-    python -m apps.image_experiment                       # offline default: mnist_subset
-    python -m apps.image_experiment --dataset=mnist --activation=tanh --nopretrain
+    python -m apps.image_experiment                       # offline default: full MNIST
+    python -m apps.image_experiment --activation=tanh --nopretrain --protocol=paper
+    python -m apps.image_experiment --dataset=mnist_subset --epochs=3  # a one-minute demo
     python -m apps.image_experiment --flagfile=best.flags --strategy=mirrored
 
 Writes ``--model_dir``/result.json, model.keras, test_predictions.npy and

@@ -14,7 +14,7 @@ from absl import app, flags
 
 from apps import flags as app_flags
 
-app_flags.define_common_flags(model_dir="runs/labeled_fraction")
+app_flags.define_common_flags(model_dir="runs/labeled_fraction", dataset="mnist_subset")
 flags.DEFINE_list("fractions", ["0.1", "0.5", "1.0"], "Fractions of the labeled training set.")
 FLAGS = flags.FLAGS
 

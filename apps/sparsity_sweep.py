@@ -12,7 +12,7 @@ from absl import app, flags
 
 from apps import flags as app_flags
 
-app_flags.define_common_flags(model_dir="runs/sparsity_sweep")
+app_flags.define_common_flags(model_dir="runs/sparsity_sweep", dataset="mnist_subset")
 flags.DEFINE_integer("num_networks", 5, "Number of networks (the paper: 200).")
 flags.DEFINE_float("max_l1", 1e-3, "Largest L1 coefficient (the paper: 0.001).")
 flags.DEFINE_boolean("pretrain", False, "Pretrain each network (the paper's Figure 3: no).")

@@ -35,7 +35,7 @@ from absl import app, flags
 
 from apps import flags as app_flags
 
-app_flags.define_common_flags(model_dir="runs/image_experiment")
+app_flags.define_common_flags(model_dir="runs/image_experiment", dataset="mnist_subset")
 app_flags.define_single_run_flags()
 app_flags.define_review_flags()
 flags.DEFINE_enum(

@@ -400,7 +400,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             ``PAPER_LEARNING_RATES``, 0.1 to 0.0001): per layer, greedily, the one
             whose short trial (``selection_epochs`` on ``selection_examples``
             cached rows) has the lowest clean reconstruction cost on 2,000 other
-            rows is chosen and the layer is then trained fully with it
+            rows, among those that do not collapse the layer (a dead unit
+            reconstructs with the bias alone, which a short trial can make cheap),
+            is chosen and the layer is then trained fully with it
             (``learning_rate`` is then unused). Logged as
             ``pretrain/layer_<k>/learning_rate`` and ``.../selection/<rate>``.
         selection_examples: rows of the cached input each trial trains on.
@@ -698,8 +700,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
 
         Each candidate trains a fresh autoencoder (the same initial weights) for
         ``selection_epochs`` on up to ``selection_examples`` rows of the cached
-        input; the clean reconstruction cost of other rows decides. Returns
-        ``(rate, {rate: cost})``; a diverged candidate's cost is ``inf``.
+        input; the clean reconstruction cost of other rows decides, among the
+        candidates that leave at most ``collapse_threshold`` of the units dead.
+        Returns ``(rate, {rate: cost})``; a diverged candidate's cost is ``inf``.
         """
         rows = data.shape[0]
         held_out = max(1, min(_SELECTION_HELD_OUT, rows // 5))
@@ -712,7 +715,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         order = np.random.default_rng(seed).permutation(rows)
         train = np.asarray(data[np.sort(order[:count])])
         valid = np.asarray(data[np.sort(order[count : count + held_out])])
-        costs = {}
+        costs, dead = {}, {}
         for rate in self.select_learning_rate:
             dae = autoencoder(rate)
             dae.adapt(train)
@@ -729,10 +732,17 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 ]
             )
             costs[float(rate)] = cost if math.isfinite(cost) else math.inf
-        best = min(costs, key=lambda rate: (costs[rate], -rate))
-        if not math.isfinite(costs[best]):
-            best = min(costs)  # every candidate diverged: the smallest rate, then the check
-        return best, costs
+            dead[float(rate)] = _dead_fraction(dae, valid, self.dead_unit_sample, seed)
+        # A dead unit reconstructs with the decoder's bias alone, which a short trial
+        # can make cheap: a candidate that kills the layer is not eligible.
+        eligible = [
+            rate
+            for rate in costs
+            if math.isfinite(costs[rate]) and dead[rate] <= self.collapse_threshold
+        ]
+        if not eligible:  # all diverged or collapsed: the smallest rate, then the check
+            return min(costs), costs
+        return min(eligible, key=lambda rate: (costs[rate], -rate)), costs
 
     def _check_collapse(self, layer, units, dead, logs, learning_rate):
         """Records the layer's dead fraction; warns or raises past the threshold."""

@@ -491,3 +491,80 @@ def test_readme_pretraining_example_runs():
     history = namespace["history"].history
     assert "pretrain/layer_1/reconstruction" in history
     assert history["accuracy"][-1] > 0.5
+
+
+# Dead units and collapse ---------------------------------------------------------
+
+
+def test_dead_fraction_of_each_layer_is_logged_and_healthy_layers_pass():
+    x, _ = digits()
+    model = small_network()
+    pretraining = GreedyLayerwisePretraining(x[:1000], epochs=1, batch_size=50, seed=0)
+    history = pretraining.pretrain(model)
+    for layer in (1, 2):
+        (dead,) = history[f"pretrain/layer_{layer}/dead_fraction"]
+        assert dead == pretraining.dead_fractions[layer]
+        assert 0.0 <= dead <= 0.5
+    assert pretraining.collapsed_layers == []
+
+
+def test_a_collapsing_configuration_is_detected_warned_and_raised():
+    """An L1 penalty this strong drives every unit of layer 1 to zero on every digit."""
+    from keras_sparse_rect.callbacks import PretrainingCollapseError
+
+    x, _ = digits()
+    collapsing = dict(epochs=2, batch_size=20, l1=[5.0, 0.0], learning_rate=0.05, seed=0)
+    pretraining = GreedyLayerwisePretraining(x[:1000], **collapsing)
+    with pytest.warns(UserWarning, match=r"hidden layer 1 collapsed: \d+ of its 32 units"):
+        history = pretraining.pretrain(small_network())
+    assert pretraining.collapsed_layers[0] == 1
+    assert history["pretrain/layer_1/dead_fraction"][0] > 0.5
+    # The count is the network layer's own: its units are exactly 0 on these digits.
+    probe = keras.Model(pretraining.model.inputs, pretraining.model.get_layer("hidden_1").output)
+    active = np.any(to_numpy(probe(x[:1000])) != 0, axis=0)
+    assert 1.0 - active.mean() >= history["pretrain/layer_1/dead_fraction"][0] - 1e-9
+    strict = GreedyLayerwisePretraining(x[:1000], on_collapse="raise", **collapsing)
+    with pytest.raises(PretrainingCollapseError, match="hidden layer 1 collapsed"):
+        strict.pretrain(small_network())
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"collapse_threshold": 1.5}, "collapse_threshold"),
+        ({"on_collapse": "explode"}, "on_collapse"),
+        ({"dead_unit_sample": 0}, "dead_unit_sample"),
+        ({"select_learning_rate": 0.1}, "select_learning_rate"),
+        ({"select_learning_rate": [0.1, -1]}, r"select_learning_rate\[1\]"),
+        ({"sign_consistent": "yes"}, "sign_consistent"),
+    ],
+)
+def test_collapse_and_selection_arguments_are_validated(kwargs, needle):
+    x, _ = digits()
+    with pytest.raises(ValueError, match=needle):
+        GreedyLayerwisePretraining(x[:10], **kwargs)
+
+
+def test_select_learning_rate_picks_the_lowest_held_out_reconstruction_per_layer():
+    x, _ = digits()
+    candidates = (1.0, 0.01, 1e-6)
+    pretraining = GreedyLayerwisePretraining(
+        x[:1500],
+        epochs=1,
+        batch_size=20,
+        select_learning_rate=candidates,
+        selection_examples=800,
+        seed=0,
+    )
+    history = pretraining.pretrain(small_network())
+    for layer in (1, 2):
+        costs = {
+            rate: history[f"pretrain/layer_{layer}/selection/{rate:g}"][0] for rate in candidates
+        }
+        (chosen,) = history[f"pretrain/layer_{layer}/learning_rate"]
+        # The lowest cost among the rates that do not collapse the layer.
+        assert all(costs[chosen] <= costs[r] for r in candidates if r != 1.0)
+        # A rate of 1e-6 barely moves the weights: a sensible rate beats it.
+        assert costs[0.01] < costs[1e-6]
+    assert pretraining.collapsed_layers == []
+    assert len(history["pretrain/layer_1/reconstruction"]) == 1  # then trained fully
