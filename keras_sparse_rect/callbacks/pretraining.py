@@ -402,7 +402,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             cached rows) has the lowest clean reconstruction cost on 2,000 other
             rows, among those that do not collapse the layer (a dead unit
             reconstructs with the bias alone, which a short trial can make cheap),
-            is chosen and the layer is then trained fully with it
+            is chosen and the layer is then trained fully with it; if the full
+            training collapses the layer, the next-best candidate is trained
+            instead (``pretrain/layer_<k>/rejected/<rate>``: its dead fraction)
             (``learning_rate`` is then unused). Logged as
             ``pretrain/layer_<k>/learning_rate`` and ``.../selection/<rate>``.
         selection_examples: rows of the cached input each trial trains on.
@@ -588,7 +590,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         layer = index + 1
         started = time.perf_counter()
         cache = self._cache_representation(dense, input_signs)
-        selection = {}
+        selection, rejected = {}, {}
         try:
             data = cache.finish()
             reconstruction = setting["reconstruction"]
@@ -638,37 +640,51 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 )
                 return dae
 
-            learning_rate = setting["learning_rate"]
+            ranked = [setting["learning_rate"]]
             if self.select_learning_rate is not None:
-                learning_rate, selection = self._select(autoencoder, data, setting, seed)
+                ranked, selection = self._select(autoencoder, data, setting, seed)
                 if self.verbose:
                     costs = ", ".join(f"{lr:g}: {c:.4g}" for lr, c in selection.items())
                     print(
-                        f"Hidden layer {layer}: pretraining learning rate {learning_rate:g} "
+                        f"Hidden layer {layer}: pretraining learning rate {ranked[0]:g} "
                         f"has the lowest held-out reconstruction cost ({costs})."
                     )
-            dae = autoencoder(learning_rate)
-            dae.adapt(data)
-            if self.verbose:
-                print(
-                    f"Pretraining hidden layer {layer}/{len(pairs)} ({dense.units} units, "
-                    f"{reconstruction}, learning rate {learning_rate:g}) on {cache.rows} "
-                    f"examples ({'in memory' if cache.path is None else 'streamed from disk'})."
-                )
             if cache.path is None:
                 inputs, batch_size = data, setting["batch_size"]
             else:
                 inputs = _ShuffledBatches(data, setting["batch_size"], seed=seed)
                 batch_size = None
-            result = dae.fit(
-                inputs,
-                batch_size=batch_size,
-                epochs=setting["epochs"],
-                shuffle=True,
-                verbose=self.verbose,
-                callbacks=self.callbacks,
-            )
-            dead = _dead_fraction(dae, data, self.dead_unit_sample, self.seed)
+            for attempt, learning_rate in enumerate(ranked):
+                dae = autoencoder(learning_rate)
+                dae.adapt(data)
+                if self.verbose:
+                    where = "in memory" if cache.path is None else "streamed from disk"
+                    print(
+                        f"Pretraining hidden layer {layer}/{len(pairs)} ({dense.units} units, "
+                        f"{reconstruction}, learning rate {learning_rate:g}) on {cache.rows} "
+                        f"examples ({where})."
+                    )
+                result = dae.fit(
+                    inputs,
+                    batch_size=batch_size,
+                    epochs=setting["epochs"],
+                    shuffle=True,
+                    verbose=self.verbose,
+                    callbacks=self.callbacks,
+                )
+                dead = _dead_fraction(dae, data, self.dead_unit_sample, self.seed)
+                finite = all(math.isfinite(v) for v in result.history["reconstruction"])
+                if (finite and dead <= self.collapse_threshold) or attempt == len(ranked) - 1:
+                    break
+                # A full epoch can kill units that the short trial left alive: the
+                # selection goes on to the next-best candidate.
+                rejected[float(learning_rate)] = dead if finite else math.inf
+                if self.verbose:
+                    print(
+                        f"Hidden layer {layer}: learning rate {learning_rate:g} left "
+                        f"{100 * dead:.1f}% of the units dead in full training; trying the "
+                        "next-best candidate."
+                    )
         finally:
             data = None
             cache.cleanup()
@@ -686,6 +702,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         logs[f"pretrain/layer_{layer}/learning_rate"] = [float(learning_rate)]
         for rate, cost in selection.items():
             logs[f"pretrain/layer_{layer}/selection/{rate:g}"] = [cost]
+        for rate, fraction in rejected.items():
+            logs[f"pretrain/layer_{layer}/rejected/{rate:g}"] = [fraction]
         self.history.update(logs)
         self._write_tensorboard(logs)
         if self.verbose:
@@ -702,7 +720,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         ``selection_epochs`` on up to ``selection_examples`` rows of the cached
         input; the clean reconstruction cost of other rows decides, among the
         candidates that leave at most ``collapse_threshold`` of the units dead.
-        Returns ``(rate, {rate: cost})``; a diverged candidate's cost is ``inf``.
+        Returns ``(eligible rates, best first; {rate: cost})``; a diverged
+        candidate's cost is ``inf``.
         """
         rows = data.shape[0]
         held_out = max(1, min(_SELECTION_HELD_OUT, rows // 5))
@@ -741,8 +760,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             if math.isfinite(costs[rate]) and dead[rate] <= self.collapse_threshold
         ]
         if not eligible:  # all diverged or collapsed: the smallest rate, then the check
-            return min(costs), costs
-        return min(eligible, key=lambda rate: (costs[rate], -rate)), costs
+            return [min(costs)], costs
+        return sorted(eligible, key=lambda rate: (costs[rate], -rate)), costs
 
     def _check_collapse(self, layer, units, dead, logs, learning_rate):
         """Records the layer's dead fraction; warns or raises past the threshold."""
