@@ -37,6 +37,9 @@ from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
 from keras_sparse_rect.metrics import ActivationSparsity
 from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
 
+#: Batch size of the validation pass after each epoch: Keras would use the training
+#: batch (10), which makes validating 10,000 digits cost a fifth of an epoch.
+VALIDATION_BATCH_SIZE = 256
 #: How learning rates and epochs are chosen (see :class:`ImageExperimentConfig`).
 PROTOCOLS = ("fixed", "paper")
 
@@ -133,6 +136,22 @@ class ImageExperimentConfig:
         config = dataclasses.asdict(self)
         config["hidden_units"] = list(self.hidden_units)
         return config
+
+
+def monitoring_callbacks(log_dir, x_val, x_train, probe_rows=2000):
+    """The callbacks every run of the image experiment trains with, after the backup.
+
+    Sparsity on validation digits and dead units on training digits each epoch
+    (on ``probe_rows`` of them), TensorBoard logs in ``log_dir``, and a stop on a
+    NaN loss. ``bench/app_speed.py`` measures what they cost.
+    """
+    rows = min(probe_rows, x_val.shape[0])
+    return [
+        SparsityMonitor(x_val[:rows]),
+        DeadUnitMonitor(x_train[:rows]),
+        keras.callbacks.TensorBoard(log_dir),
+        keras.callbacks.TerminateOnNaN(),  # a diverged run says so instead of training on
+    ]
 
 
 def labeled_subset(y, fraction, seed):
@@ -266,18 +285,13 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         )
     elif pretraining is not None:
         callbacks.append(pretraining)
-    probe_rows = min(2000, data.x_val.shape[0])
-    callbacks += [
-        SparsityMonitor(data.x_val[:probe_rows]),
-        DeadUnitMonitor(x_train[:probe_rows]),
-        keras.callbacks.TensorBoard(log_dir),
-        keras.callbacks.TerminateOnNaN(),  # a diverged run says so instead of training on
-    ]
+    callbacks += monitoring_callbacks(log_dir, data.x_val, x_train)
     history = model.fit(
         *train_input,
         batch_size=None if train_input[1] is None else config.batch_size,
         epochs=config.epochs,
         validation_data=validation,
+        validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
         callbacks=callbacks,
         verbose=verbose,
     )
@@ -408,6 +422,7 @@ def _select_learning_rate(model, config, train_input, validation, model_dir, ste
             batch_size=None if train_input[1] is None else config.batch_size,
             epochs=config.selection_epochs,
             validation_data=validation,
+            validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
             callbacks=[tracker, keras.callbacks.TerminateOnNaN()],
             verbose=0,
         )
