@@ -286,10 +286,11 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
     elif pretraining is not None:
         callbacks.append(pretraining)
     callbacks += monitoring_callbacks(log_dir, data.x_val, x_train)
+    done = selection.get("trained_epochs", 0)  # epochs the selected trial already trained
     history = model.fit(
         *train_input,
         batch_size=None if train_input[1] is None else config.batch_size,
-        epochs=config.epochs,
+        epochs=max(1, config.epochs - done),
         validation_data=validation,
         validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
         callbacks=callbacks,
@@ -336,7 +337,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         or not np.all(np.isfinite(test_probs))
     )
     if paper and "val_accuracy" in history.history:
-        selection["best_epoch"] = int(np.argmax(history.history["val_accuracy"])) + 1
+        selection["best_epoch"] = done + int(np.argmax(history.history["val_accuracy"])) + 1
     result = {
         "config": config.to_dict(),
         "dataset": {
@@ -396,58 +397,80 @@ class _ValidationError(keras.callbacks.Callback):
 
 
 def _select_learning_rate(model, config, train_input, validation, model_dir, steps, verbose):
-    """Section 4.1: the fine-tuning rate with the lowest validation error after a short trial.
+    """Section 4.1: the fine-tuning rate chosen by validation error, by successive halving.
 
     Every candidate of ``PAPER_LEARNING_RATES`` starts from the network's
     current (pretrained or initial) weights and trains ``config.selection_epochs``;
-    the network is left with those weights. The outcome is kept in
-    ``selection.json``, so a resumed run does not repeat the trials.
+    the better half (by validation error) trains twice as many epochs more, and
+    so on until one is left (4 -> 2 -> 1: 8 epochs of trials for
+    ``selection_epochs=1``). A one-epoch trial alone favours the largest rate,
+    which is ahead early and behind later. The winner's weights are left in the
+    network, which goes on training from them (``trained_epochs`` of its
+    epochs are done). The outcome and the winner's weights are kept in
+    ``selection.json`` and ``selection_weights.npz``, so a resumed run does not
+    repeat the trials.
     """
     from keras_sparse_rect.models import PAPER_LEARNING_RATES, compile_for_paper
 
     path = os.path.join(model_dir, "selection.json")
-    if os.path.exists(path):
+    weights_path = os.path.join(model_dir, "selection_weights.npz")
+    if os.path.exists(path) and os.path.exists(weights_path):
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
         if saved.get("candidates") == list(PAPER_LEARNING_RATES):
+            with np.load(weights_path, allow_pickle=False) as arrays:
+                model.set_weights([arrays[f"w{i}"] for i in range(len(arrays.files))])
             return saved
     initial = model.get_weights()
-    errors = {}
-    for rate in PAPER_LEARNING_RATES:
-        model.set_weights(initial)
-        compile_for_paper(model, learning_rate=rate, **steps)
-        tracker = _ValidationError()
-        model.fit(
-            *train_input,
-            batch_size=None if train_input[1] is None else config.batch_size,
-            epochs=config.selection_epochs,
-            validation_data=validation,
-            validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
-            callbacks=[tracker, keras.callbacks.TerminateOnNaN()],
-            verbose=0,
-        )
-        errors[f"{rate:g}"] = tracker.error
-        if verbose:
-            print(
-                f"Fine-tuning learning rate {rate:g}: validation error {100 * tracker.error:.2f}%"
+    state = {rate: initial for rate in PAPER_LEARNING_RATES}
+    errors = {f"{rate:g}": [] for rate in PAPER_LEARNING_RATES}
+    alive, epochs, trained = list(PAPER_LEARNING_RATES), config.selection_epochs, 0
+    while True:
+        for rate in alive:
+            model.set_weights(state[rate])
+            compile_for_paper(model, learning_rate=rate, **steps)
+            tracker = _ValidationError()
+            model.fit(
+                *train_input,
+                batch_size=None if train_input[1] is None else config.batch_size,
+                epochs=epochs,
+                validation_data=validation,
+                validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
+                callbacks=[tracker, keras.callbacks.TerminateOnNaN()],
+                verbose=0,
             )
-    model.set_weights(initial)
-    finite = [rate for rate in PAPER_LEARNING_RATES if math.isfinite(errors[f"{rate:g}"])]
-    # Ties go to the larger rate; if every trial diverged, the smallest rate is tried.
-    best = (
-        min(finite, key=lambda rate: (errors[f"{rate:g}"], -rate))
-        if finite
-        else min(PAPER_LEARNING_RATES)
-    )
+            state[rate] = model.get_weights()
+            errors[f"{rate:g}"].append(tracker.error)
+            if verbose:
+                print(
+                    f"Fine-tuning learning rate {rate:g}: validation error "
+                    f"{100 * tracker.error:.2f}% after {trained + epochs} epoch(s)"
+                )
+        trained += epochs
+        # Ties go to the larger rate; a diverged trial (inf) is last.
+        alive.sort(key=lambda rate: (errors[f"{rate:g}"][-1], -rate))
+        alive, epochs = alive[: (len(alive) + 1) // 2], 2 * epochs
+        if len(alive) == 1:
+            break
+    best = alive[0]
+    if not math.isfinite(errors[f"{best:g}"][-1]):  # every trial diverged
+        best, trained = min(PAPER_LEARNING_RATES), 0
+        state[best] = initial
+    model.set_weights(state[best])
     selection = {
         "candidates": list(PAPER_LEARNING_RATES),
-        "validation_error": errors,
+        "validation_error": {rate: values[-1] for rate, values in errors.items()},
+        "validation_error_per_round": errors,
         "learning_rate": best,
         "selection_epochs": config.selection_epochs,
+        "trained_epochs": trained,
     }
+    with results.atomic_path(weights_path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{f"w{i}": w for i, w in enumerate(state[best])})
     results.write_json_atomic(path, selection)
     if verbose:
-        print(f"Selected fine-tuning learning rate {best:g}.")
+        print(f"Selected fine-tuning learning rate {best:g} ({trained} epochs trained).")
     return selection
 
 

@@ -42,14 +42,22 @@ def test_a_collapsed_pretraining_is_in_the_result_and_the_summary(tiny_mnist, tm
 
 @pytest.mark.tensorflow_only
 def test_protocol_paper_selects_rates_and_keeps_them_for_a_resumed_run(tiny_mnist, tmp_path):
-    config = tiny(tiny_mnist, tmp_path, protocol="paper", epochs=2, patience=1)
+    config = tiny(tiny_mnist, tmp_path, protocol="paper", epochs=4, patience=1)
     data = load_image_dataset(tiny_mnist)
     result = run_image_experiment(config, data=data, verbose=0)
     selection = result["selection"]
     assert selection["learning_rate"] in (0.1, 0.01, 0.001, 0.0001)
-    errors = selection["validation_error"]
-    assert errors[f"{selection['learning_rate']:g}"] == min(errors.values())
-    assert 1 <= selection["best_epoch"] <= 2
+    # Successive halving: 4 candidates 1 epoch, the better 2 two more, the winner kept.
+    rounds = selection["validation_error_per_round"]
+    assert sorted(len(v) for v in rounds.values()) == [1, 1, 2, 2]
+    finalists = [rate for rate, errors in rounds.items() if len(errors) == 2]
+    winner = f"{selection['learning_rate']:g}"
+    assert winner in finalists
+    assert rounds[winner][-1] == min(rounds[r][-1] for r in finalists)
+    first_round = sorted(rounds, key=lambda r: rounds[r][0])
+    assert set(finalists) == set(first_round[:2]) or len(set(v[0] for v in rounds.values())) < 4
+    assert selection["trained_epochs"] == 3
+    assert selection["best_epoch"] >= 1
     rates = result["pretraining"]["learning_rate_per_layer"]
     assert len(rates) == 2 and all(r in (0.1, 0.01, 0.001, 0.0001) for r in rates)
     saved = json.loads((tmp_path / "selection.json").read_text())
