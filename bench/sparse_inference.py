@@ -332,6 +332,15 @@ def main():
             f"{loop_ratio:>8.2f}"
         )
 
+    main_hidden = 1 - float(np.mean(activity[1:]))
+    main_ratios = [results[b]["sparse"] / results[b]["dense"] for b in BATCH_SIZES]
+    sweep.append(("main model", main_hidden, main_ratios, loop["sparse"] / loop["dense"]))
+    print(
+        f"{'(the main model above)':>24} {main_hidden:.1%} hidden sparsity: batch-1 "
+        f"{main_ratios[0]:.2f}, in-loop {sweep[-1][3]:.2f}"
+    )
+    sweep.sort(key=lambda s: s[1])
+
     if args.png:
         import matplotlib
 

