@@ -208,7 +208,7 @@ def run_table1(
         "alpha": alpha,
         "protocol": base_config.protocol,
         "bold_rule": (
-            "bold: McNemar's exact test on each seed's test predictions does not reject equal "
+            "McNemar's exact test on each seed's test predictions does not reject equal "
             f"error rates at p = {alpha} for at least half of the seeds whose two runs are valid"
         ),
     }
