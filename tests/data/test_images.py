@@ -118,14 +118,16 @@ def test_missing_tfds_data_fails_fast_in_one_line(tmp_path, monkeypatch, name):
     probes = []
     monkeypatch.setattr(_tfds, "host_reachable", lambda host: probes.append(host) or False)
     start = time.perf_counter()
+    # mnist would otherwise be read from the offline store (tests/data/test_mnist_store.py).
+    options = {"source": "tfds"} if name == "mnist" else {}
     with pytest.raises(DatasetNotFoundError) as error:
-        load_image_dataset(name, data_dir=str(tmp_path))
+        load_image_dataset(name, data_dir=str(tmp_path), **options)
     assert time.perf_counter() - start < 5.0
     message = str(error.value)
     assert "\n" not in message and str(tmp_path) in message and "unreachable" in message
     assert probes == [_tfds.DOWNLOADS[message.split(":")[0].split("/")[0]][0]]
     with pytest.raises(DatasetNotFoundError, match="download=False"):
-        load_image_dataset(name, data_dir=str(tmp_path), download=False)
+        load_image_dataset(name, data_dir=str(tmp_path), download=False, **options)
     assert len(probes) == 1  # download=False does not even probe
 
 
@@ -163,7 +165,7 @@ def tfds_mock(monkeypatch):
 @pytest.mark.tensorflow_only
 def test_mnist_through_tfds(tfds_mock):
     with tfds_mock(30):
-        data = load_image_dataset("mnist", validation_size=5)
+        data = load_image_dataset("mnist", validation_size=5, source="tfds")
     assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (25, 5, 30)
     assert data.input_shape == (28, 28, 1) and data.num_classes == 10
     assert (
