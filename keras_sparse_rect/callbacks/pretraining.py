@@ -855,6 +855,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             "shapes": [list(d.kernel.shape) for d, _ in pairs],
             "history": self.history,
             "collapsed_layers": self.collapsed_layers,
+            "dead_fractions": {str(k): v for k, v in self.dead_fractions.items()},
         }
         path = os.path.join(self.checkpoint_dir, _STATE_FILE)
         with open(path + ".tmp", "w") as f:
@@ -885,9 +886,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 if "signs" in arrays and isinstance(activation_layer, SignFlippedRectifier):
                     activation_layer.signs.assign(arrays["signs"])
         self.history.update(state.get("history", {}))
-        for key, values in self.history.items():
-            if key.endswith("/dead_fraction") and values:
-                self.dead_fractions[int(key.split("/")[1].split("_")[1])] = float(values[0])
+        self.dead_fractions.update(
+            {int(k): float(v) for k, v in state.get("dead_fractions", {}).items()}
+        )
         self.collapsed_layers = [int(k) for k in state.get("collapsed_layers", [])]
         if completed and self.verbose:
             print(f"Resumed pretraining: {completed} hidden layer(s) restored from checkpoint.")
