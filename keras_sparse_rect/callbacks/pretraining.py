@@ -19,17 +19,13 @@ from keras_sparse_rect._validation import (
     check_rate,
     check_seed,
 )
-from keras_sparse_rect.layers import SignFlippedRectifier
+from keras_sparse_rect.layers import SignFlippedRectifier, make_noise
 from keras_sparse_rect.models.deep_network import (
     STEPS_PER_EXECUTION,
     compile_for_paper,
     hidden_layer_names,
 )
-from keras_sparse_rect.models.denoising_autoencoder import (
-    RECONSTRUCTIONS,
-    DenoisingAutoencoder,
-    _make_noise,
-)
+from keras_sparse_rect.models.denoising_autoencoder import RECONSTRUCTIONS, DenoisingAutoencoder
 
 _STATE_FILE = "state.json"
 #: What ``GreedyLayerwisePretraining`` does when a layer collapses.
@@ -64,7 +60,7 @@ def _check_noise(name, value):
     if isinstance(value, keras.layers.Layer):
         return value
     try:
-        _make_noise(value, None)
+        make_noise(value)
     except ValueError:
         raise ValueError(
             f"`{name}` must be None, a masking rate in [0, 1) or a noise layer; got "
@@ -606,15 +602,12 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
 
             def autoencoder(learning_rate):
                 """A fresh autoencoder from layer ``k``'s current (initial) weights."""
-                noise = setting["noise"]
-                if isinstance(noise, keras.layers.Layer):  # one fresh copy per autoencoder
-                    noise = type(noise).from_config(noise.get_config())
                 dae = DenoisingAutoencoder(
                     dense.units,
                     activation=activation,
                     sign_flip=sign_flip,
                     l1=l1,
-                    noise=_make_noise(noise, seed),
+                    noise=make_noise(setting["noise"], seed),  # a fresh copy each time
                     reconstruction=reconstruction,
                     tied=setting["tied"],
                     target_range=target_range,

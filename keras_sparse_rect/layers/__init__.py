@@ -2,16 +2,19 @@
 
 from keras_sparse_rect.layers.binary_flip_noise import BinaryFlipNoise
 from keras_sparse_rect.layers.masking_noise import MaskingNoise
+from keras_sparse_rect.layers.noise import NOISE_KINDS, make_noise
 from keras_sparse_rect.layers.salt_and_pepper_noise import SaltAndPepperNoise
 from keras_sparse_rect.layers.sign_flipped_rectifier import SignFlippedRectifier
 from keras_sparse_rect.layers.sparse_dense import SparseDense
 from keras_sparse_rect.layers.unit_interval_scaling import UnitIntervalScaling
 
 __all__ = [
+    "NOISE_KINDS",
     "BinaryFlipNoise",
     "MaskingNoise",
     "SaltAndPepperNoise",
     "SignFlippedRectifier",
     "SparseDense",
     "UnitIntervalScaling",
+    "make_noise",
 ]

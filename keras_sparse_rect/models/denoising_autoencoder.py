@@ -1,16 +1,15 @@
 """One layer of a stack of denoising autoencoders (sections 3.2 and 4)."""
 
 import math
-import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_sparse_rect import activations, losses
-from keras_sparse_rect._validation import check_int, check_non_negative, check_rate, check_seed
+from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
 from keras_sparse_rect.api import register
-from keras_sparse_rect.layers import MaskingNoise, SignFlippedRectifier, UnitIntervalScaling
+from keras_sparse_rect.layers import SignFlippedRectifier, UnitIntervalScaling, make_noise
 from keras_sparse_rect.models.deep_network import compile_for_paper
 from keras_sparse_rect.regularizers import ActivityL1
 
@@ -35,23 +34,6 @@ def _scale_for_replicas(loss):
 
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss if replicas == 1 else loss * (1.0 / replicas)
-
-
-def _make_noise(noise, seed):
-    """``None`` / 0 -> no corruption; a rate -> MaskingNoise; a layer or its config as is."""
-    if noise is None:
-        return None
-    if isinstance(noise, dict):
-        noise = keras.saving.deserialize_keras_object(noise)
-    if isinstance(noise, keras.layers.Layer):
-        return noise
-    if isinstance(noise, numbers.Real) and not isinstance(noise, bool):
-        rate = check_rate("noise", noise)
-        return MaskingNoise(rate, seed=seed, name="corruption") if rate > 0 else None
-    raise ValueError(
-        "`noise` must be None, a masking rate in [0, 1), or a noise layer (e.g. "
-        f"MaskingNoise, SaltAndPepperNoise); got noise={noise!r}."
-    )
 
 
 def _check_target_range(target_range):
@@ -201,7 +183,7 @@ class DenoisingAutoencoder(keras.Model):
             if reconstruction == "scaled_sigmoid_cross_entropy"
             else None
         )
-        self.corruption = _make_noise(noise, self.seed)
+        self.corruption = make_noise(noise, self.seed)
         self.encoder = keras.layers.Dense(
             self.units,
             kernel_initializer=keras.initializers.GlorotUniform(seed=self.seed),
