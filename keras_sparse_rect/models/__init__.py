@@ -12,7 +12,9 @@ from keras_sparse_rect.models.deep_network import (
     STEPS_PER_EXECUTION,
     build_deep_network,
     compile_for_paper,
+    copy_hidden_weights,
     hidden_layer_names,
+    hidden_weights,
     resolve_jit_compile,
 )
 from keras_sparse_rect.models.denoising_autoencoder import (
@@ -29,6 +31,8 @@ __all__ = [
     "SparseInputDenoisingAutoencoder",
     "build_deep_network",
     "compile_for_paper",
+    "copy_hidden_weights",
     "hidden_layer_names",
+    "hidden_weights",
     "resolve_jit_compile",
 ]

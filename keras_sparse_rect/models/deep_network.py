@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import keras
+import numpy as np
 
 from keras_sparse_rect import activations
 from keras_sparse_rect._validation import (
@@ -164,6 +165,81 @@ def build_deep_network(
         name="output",
     )(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def hidden_weights(model):
+    """``[(kernel, bias, signs), ...]`` of ``model``'s hidden layers, as numpy copies.
+
+    ``signs`` is the sign pattern of a :class:`SignFlippedRectifier` layer, else
+    ``None``. The layers are found by their names (:func:`hidden_layer_names`).
+
+    Example:
+
+    >>> weights = hidden_weights(pretrained)  # doctest: +SKIP
+    >>> copy_hidden_weights(weights, fresh_model)  # doctest: +SKIP
+    """
+    out = []
+    for dense, activation in _hidden_pairs(model):
+        signs = getattr(activation, "signs", None)
+        out.append(
+            (
+                _numpy(dense.kernel),
+                _numpy(dense.bias),
+                None if signs is None else _numpy(signs),
+            )
+        )
+    return out
+
+
+def copy_hidden_weights(source, target):
+    """Copies hidden-layer weights into ``target``'s first hidden layers; returns ``target``.
+
+    ``source`` is a model built like ``target`` (:func:`build_deep_network`
+    names), or a list of ``(kernel, bias)`` or ``(kernel, bias, signs)`` per
+    hidden layer (e.g. from :func:`hidden_weights`); it may cover fewer layers
+    than ``target`` has (a 3-layer pretrained stack into a 1-layer network). The
+    values are copied through numpy, so that no variable shares a buffer with
+    another model's (on JAX, shared buffers are freed together).
+
+    Raises:
+        ValueError: ``source`` has more layers than ``target``, or a shape differs.
+    """
+    weights = hidden_weights(source) if isinstance(source, keras.Model) else list(source)
+    pairs = _hidden_pairs(target)
+    if len(weights) > len(pairs):
+        raise ValueError(
+            f"`source` has {len(weights)} hidden layers but `target` {target.name!r} has "
+            f"{len(pairs)}."
+        )
+    covered = zip(weights, pairs[: len(weights)], strict=True)
+    for index, (entry, (dense, activation)) in enumerate(covered, start=1):
+        kernel, bias, *rest = entry
+        kernel, bias = np.asarray(kernel, "float32"), np.asarray(bias, "float32")
+        if tuple(kernel.shape) != tuple(dense.kernel.shape):
+            raise ValueError(
+                f"hidden layer {index}: `source` kernel has shape {kernel.shape} but "
+                f"`target`'s has {tuple(dense.kernel.shape)}."
+            )
+        dense.kernel.assign(kernel)
+        dense.bias.assign(bias)
+        signs = rest[0] if rest else None
+        if signs is not None and getattr(activation, "signs", None) is not None:
+            activation.signs.assign(np.asarray(signs, "float32"))
+    return target
+
+
+def _numpy(variable):
+    return np.array(keras.ops.convert_to_numpy(variable))
+
+
+def _hidden_pairs(model):
+    names = {layer.name for layer in model.layers}
+    pairs = []
+    while True:
+        dense_name, activation_name = hidden_layer_names(len(pairs) + 1)
+        if dense_name not in names or activation_name not in names:
+            return pairs
+        pairs.append((model.get_layer(dense_name), model.get_layer(activation_name)))
 
 
 def resolve_jit_compile(jit_compile="auto", model=None):

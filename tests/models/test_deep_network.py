@@ -140,3 +140,29 @@ def test_trains_and_round_trips_through_a_keras_file(tmp_path):
     np.testing.assert_array_equal(
         to_numpy(restored.get_layer("hidden_1").signs), to_numpy(model.get_layer("hidden_1").signs)
     )
+
+
+def test_copy_hidden_weights_from_a_model_or_a_list():
+    from keras_sparse_rect.models import copy_hidden_weights, hidden_weights
+
+    source = build_deep_network((8,), 3, (4, 5), seed=1)
+    target = build_deep_network((8,), 3, (4, 5, 6), seed=2)
+    copy_hidden_weights(source, target)
+    for name in ("hidden_1_dense", "hidden_2_dense"):
+        np.testing.assert_array_equal(
+            np.asarray(target.get_layer(name).kernel), np.asarray(source.get_layer(name).kernel)
+        )
+    np.testing.assert_array_equal(
+        np.asarray(target.get_layer("hidden_1").signs),
+        np.asarray(source.get_layer("hidden_1").signs),
+    )
+    fresh = build_deep_network((8,), 3, (4,), seed=3)
+    copy_hidden_weights(hidden_weights(source)[:1], fresh)
+    np.testing.assert_array_equal(
+        np.asarray(fresh.get_layer("hidden_1_dense").bias),
+        np.asarray(source.get_layer("hidden_1_dense").bias),
+    )
+    with pytest.raises(ValueError, match="`source` has 3 hidden layers"):
+        copy_hidden_weights(target, source)
+    with pytest.raises(ValueError, match="hidden layer 1: `source` kernel has shape"):
+        copy_hidden_weights([(np.zeros((2, 2)), np.zeros(2))], fresh)
