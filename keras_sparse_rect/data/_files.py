@@ -16,12 +16,33 @@ def open_binary(path):
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
-def read_exactly(f, n, path, what):
-    """Reads ``n`` bytes of ``what`` from ``f``; a short or corrupt read raises."""
+# Reads larger than this go chunk by chunk: a header that promises more than the
+# file holds costs the file's size in memory, not the promise's.
+_CHUNK = 1 << 24
+
+
+def read_up_to(f, n, path, what):
+    """Reads at most ``n`` bytes of ``what`` from ``f`` (fewer at the end); corruption raises.
+
+    Memory grows with what the file holds, not with ``n``.
+    """
     try:
-        data = f.read(n)
+        if n <= _CHUNK:
+            return f.read(n)
+        data = bytearray()
+        while len(data) < n:
+            chunk = f.read(min(_CHUNK, n - len(data)))
+            if not chunk:
+                break
+            data += chunk
+        return data
     except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{path}: corrupt file while reading {what}: {error}") from None
+
+
+def read_exactly(f, n, path, what):
+    """Reads ``n`` bytes of ``what`` from ``f``; a short or corrupt read raises."""
+    data = read_up_to(f, n, path, what)
     if len(data) != n:
         raise ValueError(
             f"{path}: truncated file: expected {n} bytes of {what}, found {len(data)}."

@@ -5,11 +5,13 @@ dimensions), one big-endian uint32 per dimension, then the values in C order,
 big-endian. ``.gz`` files (as MNIST is distributed) are read as they are.
 """
 
+import gzip
+import math
 import os
 
 import numpy as np
 
-from keras_sparse_rect.data._files import check_at_end, open_binary, read_exactly
+from keras_sparse_rect.data._files import check_at_end, open_binary, read_exactly, read_up_to
 
 # Type code (third magic byte) -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -26,8 +28,11 @@ def read_idx(path):
     """Reads an IDX file (gzipped or not) into a numpy array of native byte order.
 
     Raises ``ValueError`` naming the file when its magic number is wrong, when
-    it is shorter than its header promises (truncated) or longer, or when its
-    gzip stream is corrupt.
+    it is shorter than its header promises (truncated: the message gives the
+    bytes promised and the bytes found) or longer, or when its gzip stream is
+    corrupt. The header's promise is checked against the file's size before
+    any memory is set aside for the data (a gzipped file is read in chunks),
+    so a corrupt header cannot ask for more memory than the file holds.
 
     Example:
 
@@ -49,7 +54,30 @@ def read_idx(path):
         dims = read_exactly(f, 4 * ndim, path, f"the {ndim} dimension sizes")
         shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
         dtype = IDX_DTYPES[type_code]
-        count = int(np.prod(shape, dtype=np.int64))
-        data = read_exactly(f, count * dtype.itemsize, path, f"data of shape {shape}")
+        promised = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        what = f"data of shape {shape} ({dtype.newbyteorder('=').name})"
+        header = 4 + 4 * ndim
+        if isinstance(f, gzip.GzipFile):  # the size is known only once read
+            data = read_up_to(f, promised, path, what)
+            held = len(data)
+        else:
+            held = max(0, os.fstat(f.fileno()).st_size - header)
+        if held < promised:
+            raise ValueError(
+                f"{path}: truncated file: its header promises {_bytes(promised)} of {what}, "
+                f"found {_bytes(held)} after the {header}-byte header."
+            )
+        if not isinstance(f, gzip.GzipFile):
+            data = read_exactly(f, promised, path, what)
         check_at_end(f, path)
     return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
+
+
+def _bytes(n):
+    """``n`` bytes, with a rounded size beside it from a megabyte on (``5 bytes``, ...)."""
+    if n < 10**6:
+        return f"{n} bytes"
+    for unit, size in (("PB", 10**15), ("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if n >= size:
+            return f"{n} bytes ({n / size:.3g} {unit})"
+    raise AssertionError(n)  # unreachable

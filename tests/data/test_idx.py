@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -30,6 +31,27 @@ def test_truncated_file_names_file_and_sizes(tmp_path, gzipped):
     data = idx_bytes(np.zeros((5, 28, 28), np.uint8))
     path = write(tmp_path / "cut.idx", data[:-10], gzipped)
     with pytest.raises(ValueError, match=r"cut\.idx.*truncated.*3920 bytes.*found 3910"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_header_promising_more_than_the_file_holds_is_refused_without_allocating(tmp_path, gzipped):
+    # 16 bytes whose header promises 1000 x 1000 x 64000 bytes (64 GB): no MemoryError.
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 1000, 1000, 64000)
+    path = write(tmp_path / "huge.idx", header, gzipped)
+    with pytest.raises(
+        ValueError,
+        match=r"huge\.idx: truncated file: its header promises 64000000000 bytes \(64 GB\) "
+        r"of data of shape \(1000, 1000, 64000\) \(uint8\), found 0 bytes after the 16-byte",
+    ):
+        read_idx(path)
+
+
+def test_header_whose_size_overflows_int64_names_the_file(tmp_path):
+    # 3 x (2**32 - 1) float64 values: more bytes than an int64 holds.
+    header = bytes([0, 0, 0x0E, 3]) + struct.pack(">III", *[0xFFFFFFFF] * 3)
+    path = write(tmp_path / "overflow.idx", header + b"\0" * 8)
+    with pytest.raises(ValueError, match=r"overflow\.idx: truncated .*float64.*found 8 bytes"):
         read_idx(path)
 
 
