@@ -4,8 +4,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 import warnings
 
@@ -19,13 +17,25 @@ from keras_sparse_rect._validation import (
     check_rate,
     check_seed,
 )
-from keras_sparse_rect.layers import SignFlippedRectifier, make_noise
+from keras_sparse_rect.callbacks._representation import (
+    _CACHE_BATCH,
+    _dead_fraction,
+    _numpy,
+    _raw_batches,
+    _RepresentationCache,
+    _rows,
+    _ShuffledBatches,
+)
+from keras_sparse_rect.layers import BinaryFlipNoise, SignFlippedRectifier, make_noise
 from keras_sparse_rect.models.deep_network import (
     STEPS_PER_EXECUTION,
+    HiddenLayerSpec,
+    _hidden_pairs,
     compile_for_paper,
-    hidden_layer_names,
+    hidden_layer_specs,
 )
 from keras_sparse_rect.models.denoising_autoencoder import RECONSTRUCTIONS, DenoisingAutoencoder
+from keras_sparse_rect.models.sparse_autoencoder import SparseInputDenoisingAutoencoder
 
 _STATE_FILE = "state.json"
 #: What ``GreedyLayerwisePretraining`` does when a layer collapses.
@@ -33,8 +43,6 @@ ON_COLLAPSE = ("warn", "raise", "ignore")
 #: Examples of the unlabeled data on which dead units are counted (all, if fewer).
 DEAD_UNIT_SAMPLE = 10_000
 _SELECTION_HELD_OUT = 2_000
-_CACHE_BATCH = 1024
-_BLOCK_ROWS = 4096
 
 
 # Per-layer settings -------------------------------------------------------------
@@ -116,40 +124,16 @@ def _expand(name, value, num_layers):
 
 def _hidden_layers(model):
     """``[(dense, activation), ...]`` named as by :func:`build_deep_network`."""
-    pairs = []
-    names = {layer.name for layer in model.layers}
-    while True:
-        dense_name, activation_name = hidden_layer_names(len(pairs) + 1)
-        if dense_name not in names or activation_name not in names:
-            break
-        pairs.append((model.get_layer(dense_name), model.get_layer(activation_name)))
+    pairs = _hidden_pairs(model)
     if not pairs:
+        names = sorted(layer.name for layer in model.layers)
         raise ValueError(
             "GreedyLayerwisePretraining needs a model whose hidden layers are named "
             "'hidden_1_dense', 'hidden_1', 'hidden_2_dense', ... (see "
             f"keras_sparse_rect.models.build_deep_network); model {model.name!r} has "
-            f"layers {sorted(names)}."
+            f"layers {names}."
         )
     return pairs
-
-
-def _activation_kind(layer):
-    """``(activation name, sign_flip)`` of a hidden layer's non-linearity."""
-    if isinstance(layer, SignFlippedRectifier):
-        return "rectifier", True
-    if isinstance(layer, keras.layers.Activation):
-        name = getattr(layer.activation, "__name__", "")
-        kind = {"rectifier": "rectifier", "relu": "rectifier"}.get(name, name)
-        if kind in ("rectifier", "softplus", "tanh"):
-            return kind, False
-    raise ValueError(
-        f"Hidden layer {layer.name!r} must be a SignFlippedRectifier or an Activation "
-        f"layer with a rectifier, softplus or tanh; got {layer!r}."
-    )
-
-
-def _numpy(variable):
-    return np.array(keras.ops.convert_to_numpy(variable))
 
 
 def _signs(layer):
@@ -158,144 +142,72 @@ def _signs(layer):
     return None
 
 
-# The cached representation ------------------------------------------------------
+class _SparseInput:
+    """The unlabeled sparse input of a sparse first layer, used as it is (no cache)."""
 
+    path = None
 
-def _dense_batch(batch):
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    if hasattr(batch, "toarray"):  # scipy.sparse
-        return np.asarray(batch.toarray(), dtype="float32")
-    if type(batch).__name__ == "SparseTensor":
-        import tensorflow as tf  # only for tf.data input, which is TensorFlow's
-
-        batch = tf.sparse.to_dense(batch)
-    if hasattr(batch, "numpy"):  # a tf.Tensor from tf.data, on any Keras backend
-        batch = batch.numpy()
-    return np.asarray(keras.ops.convert_to_numpy(batch), dtype="float32")
-
-
-def _raw_batches(data, batch_size, input_rank):
-    """Yields dense float32 numpy batches of the unlabeled inputs."""
-    if hasattr(data, "element_spec"):  # tf.data.Dataset
-        spec = data.element_spec
-        if isinstance(spec, (tuple, list)):
-            spec = spec[0]
-        if len(spec.shape) == input_rank - 1:  # unbatched elements
-            data = data.batch(batch_size)
-        for batch in data:
-            yield _dense_batch(batch)
-        return
-    if hasattr(data, "shape") and hasattr(data, "__getitem__"):
-        for start in range(0, data.shape[0], batch_size):
-            yield _dense_batch(data[start : start + batch_size])
-        return
-    for batch in data:
-        yield _dense_batch(batch)
-
-
-class _RepresentationCache:
-    """Rows appended batch by batch: in memory, or spilled to a file past ``max_bytes``."""
-
-    def __init__(self, max_bytes, signs=None):
-        self.max_bytes = max_bytes
-        self.signs = signs
-        self.chunks = []
-        self.nbytes = 0
-        self.rows = 0
-        self.width = None
-        self.low = math.inf
-        self.high = -math.inf
-        self.directory = None
-        self.path = None
-        self._file = None
-
-    def append(self, batch):
-        batch = np.ascontiguousarray(batch.reshape(batch.shape[0], -1), dtype="float32")
-        if batch.shape[0] == 0:
-            return
-        self.width = batch.shape[1]
-        signed = batch * self.signs if self.signs is not None else batch
-        self.low = min(self.low, float(signed.min()))
-        self.high = max(self.high, float(signed.max()))
-        self.rows += batch.shape[0]
-        if self._file is None and self.nbytes + batch.nbytes > self.max_bytes:
-            self.directory = tempfile.mkdtemp(prefix="keras_sparse_rect_pretraining_")
-            self.path = os.path.join(self.directory, "representation.f32")
-            self._file = open(self.path, "wb")  # noqa: SIM115 (closed in finish)
-            for chunk in self.chunks:
-                self._file.write(chunk.tobytes())
-            self.chunks = []
-        if self._file is not None:
-            self._file.write(batch.tobytes())
-        else:
-            self.chunks.append(batch)
-        self.nbytes += batch.nbytes
+    def __init__(self, unlabeled):
+        if not hasattr(unlabeled, "tocsr"):
+            raise ValueError(
+                "The first hidden layer reads a sparse input (SparseDense): `unlabeled` must "
+                f"be a scipy.sparse matrix; got {type(unlabeled).__name__}."
+            )
+        self.data = unlabeled.tocsr()
+        self.rows, self.width = self.data.shape
 
     def finish(self):
-        """The rows: a numpy array, or a read-only memory map of the spilled file."""
-        if self.rows == 0:
-            raise ValueError("GreedyLayerwisePretraining got no unlabeled examples.")
-        if self._file is None:
-            return np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
-        self._file.close()
-        return np.memmap(self.path, dtype="float32", mode="r", shape=(self.rows, self.width))
+        return self.data
 
     def cleanup(self):
-        self.chunks = []
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        self.data = None
 
 
-class _ShuffledBatches(keras.utils.PyDataset):
-    """Batches of a memory-mapped array, shuffled by blocks of rows each epoch.
-
-    Rows are read in blocks of contiguous rows (in a random order, each block
-    shuffled), so that an array larger than memory streams from disk.
-    """
-
-    def __init__(self, data, batch_size, seed=None):
-        super().__init__()
-        self.data = data
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
-        self.order = self._shuffled_order()
-
-    def _shuffled_order(self):
-        rows = self.data.shape[0]
-        starts = self.rng.permutation(np.arange(0, rows, _BLOCK_ROWS))
-        return np.concatenate(
-            [s + self.rng.permutation(min(_BLOCK_ROWS, rows - s)) for s in starts]
+def _check_unlabeled(unlabeled):
+    """``unlabeled`` as given, if it is an array of examples or a tf.data.Dataset."""
+    if hasattr(unlabeled, "element_spec"):  # tf.data.Dataset
+        return unlabeled
+    if hasattr(unlabeled, "tocsr"):  # scipy.sparse
+        return unlabeled
+    if isinstance(unlabeled, (list, tuple)):
+        try:
+            unlabeled = np.asarray(unlabeled, dtype="float32")
+        except (TypeError, ValueError):
+            raise ValueError(
+                "`unlabeled` must be numbers of shape (examples, ...); got a "
+                f"{type(unlabeled).__name__} whose items are not numbers (first: "
+                f"{unlabeled[0]!r})."
+            ) from None
+    shape = getattr(unlabeled, "shape", None)
+    if shape is None or len(shape) < 2:
+        raise ValueError(
+            "`unlabeled` must be an array of shape (examples, ...), a scipy.sparse matrix or a "
+            f"tf.data.Dataset; got unlabeled={unlabeled!r}."
         )
+    dtype = getattr(unlabeled, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind not in "biuf":
+        raise ValueError(f"`unlabeled` must hold numbers; got an array of dtype {dtype}.")
+    if isinstance(unlabeled, np.ndarray) and np.dtype(unlabeled.dtype).kind == "f":
+        bad = np.argwhere(~np.isfinite(unlabeled))
+        if bad.size:
+            raise ValueError(
+                f"`unlabeled` holds {bad.shape[0]} NaN or infinite values; the first is at "
+                f"index {tuple(int(i) for i in bad[0])}."
+            )
+    return unlabeled
 
-    def __len__(self):
-        return math.ceil(self.data.shape[0] / self.batch_size)
 
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return np.asarray(self.data[np.sort(rows)])
-
-    def on_epoch_end(self):
-        self.order = self._shuffled_order()
-
-
-def _dead_fraction(dae, data, sample, seed):
-    """Fraction of ``dae``'s units that are 0 on every row of ``data`` (or a sample of it).
-
-    The encoder computes the network layer's own activations (its weights are
-    copied there), so this is the layer's dead fraction on the unlabeled data.
-    """
-    rows = data.shape[0]
-    if rows > sample:  # sorted, so a memory-mapped cache is read in order
-        chosen = np.sort(np.random.default_rng(seed).choice(rows, sample, replace=False))
-    else:
-        chosen = np.arange(rows)
-    alive = np.zeros(dae.units, dtype=bool)
-    for start in range(0, chosen.size, _CACHE_BATCH):
-        batch = np.asarray(data[chosen[start : start + _CACHE_BATCH]])
-        code = np.asarray(keras.ops.convert_to_numpy(dae.encode(batch)))
-        alive |= np.any(code != 0, axis=0)
-    return float(1.0 - alive.mean())
+def _check_width(unlabeled, model):
+    """``unlabeled``'s example shape must be the network's input shape."""
+    shape = getattr(unlabeled, "shape", None)
+    expected = tuple(model.inputs[0].shape[1:])
+    if shape is None or None in expected:
+        return
+    if tuple(shape[1:]) != expected:
+        raise ValueError(
+            f"`unlabeled` has examples of shape {tuple(shape[1:])} but model "
+            f"{model.name!r} takes inputs of shape {expected}."
+        )
 
 
 class PretrainingCollapseError(RuntimeError):
@@ -342,6 +254,14 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
     networks (with ``target_range`` (0, 1) or (-1, 1), read off the cached
     input). Below a sign-flipped rectifier layer the autoencoder gets that layer's
     sign pattern as ``input_signs``, as in Glorot's code.
+
+    **Sparse input.** A first layer that reads a sparse input (``SparseDense``,
+    ``build_deep_network(sparse=True)``, e.g. section 4.2's bags of words) whose
+    ``noise`` is a :class:`~keras_sparse_rect.layers.BinaryFlipNoise` is
+    pretrained by a :class:`~keras_sparse_rect.models.SparseInputDenoisingAutoencoder`
+    on the scipy.sparse ``unlabeled`` itself (its rates, sigmoid cross-entropy,
+    ``reconstruction_sampling``), never densified; with any other noise it is
+    pretrained on its densified input like the layers above.
 
     **Logs.** The reconstruction cost of each layer and epoch (training,
     corrupted input) is recorded as ``pretrain/layer_<k>/reconstruction`` and the
@@ -405,6 +325,14 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             ``pretrain/layer_<k>/learning_rate`` and ``.../selection/<rate>``.
         selection_examples: rows of the cached input each trial trains on.
         selection_epochs: epochs of each trial.
+        layers: the :class:`~keras_sparse_rect.models.HiddenLayerSpec` of each
+            hidden layer (activation, sign flip, L1, sparse input); ``None`` takes
+            the network's own (``model.hidden_layer_specs`` of
+            :func:`build_deep_network`, or described from its layers).
+        reconstruction_sampling: a sparse first layer's autoencoder decodes the
+            present terms and a weighted sample of the absent ones (section 4.2;
+            see below).
+        sampled_zeros: absent terms sampled per batch by reconstruction sampling.
         sign_consistent: the tied decoder of a sign-flipped layer decodes the
             unsigned code with the encoder's effective weights (see
             ``DenoisingAutoencoder``); ``False`` is DeepANN's decoder, which
@@ -446,16 +374,29 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         select_learning_rate=None,
         selection_examples=10_000,
         selection_epochs=1,
+        layers=None,
+        reconstruction_sampling=True,
+        sampled_zeros=256,
         seed=None,
         verbose=0,
     ):
         super().__init__()
-        if unlabeled is None or (hasattr(unlabeled, "shape") and len(unlabeled.shape) < 2):
+        self.unlabeled = _check_unlabeled(unlabeled)
+        if layers is not None:
+            layers = tuple(layers)
+            if not layers or not all(isinstance(spec, HiddenLayerSpec) for spec in layers):
+                raise ValueError(
+                    "`layers` must be None or a non-empty sequence of HiddenLayerSpec (see "
+                    f"build_deep_network's model.hidden_layer_specs); got layers={layers!r}."
+                )
+        self.layers = layers
+        if not isinstance(reconstruction_sampling, bool):
             raise ValueError(
-                "`unlabeled` must be an array of shape (examples, ...) or a tf.data.Dataset; "
-                f"got unlabeled={unlabeled!r}."
+                "`reconstruction_sampling` must be a bool; got "
+                f"reconstruction_sampling={reconstruction_sampling!r}."
             )
-        self.unlabeled = unlabeled
+        self.reconstruction_sampling = reconstruction_sampling
+        self.sampled_zeros = check_int("sampled_zeros", sampled_zeros, 1)
         self.settings = {
             "epochs": _per_layer("epochs", epochs),
             "learning_rate": _per_layer("learning_rate", learning_rate),
@@ -548,6 +489,13 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         if self.done:
             return
         pairs = _hidden_layers(self.model)
+        specs = self.layers if self.layers is not None else hidden_layer_specs(self.model)
+        if len(specs) != len(pairs):
+            raise ValueError(
+                f"`layers` describes {len(specs)} hidden layers but model {self.model.name!r} "
+                f"has {len(pairs)}."
+            )
+        _check_width(self.unlabeled, self.model)
         expanded = {name: _expand(name, v, len(pairs)) for name, v in self.settings.items()}
         settings = [{name: v[i] for name, v in expanded.items()} for i in range(len(pairs))]
         optimizer = getattr(self.model, "optimizer", None)
@@ -566,7 +514,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         with strategy.scope() if strategy is not None else contextlib.nullcontext():
             for index in range(self.completed_layers, len(pairs)):
                 if settings[index]["epochs"] > 0:
-                    self._pretrain_layer(index, pairs, settings[index])
+                    self._pretrain_layer(index, pairs, specs[index], settings[index])
                 self.completed_layers = index + 1
                 self._save(pairs)
         self.done = True
@@ -579,59 +527,65 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
 
     # One layer ----------------------------------------------------------------------
 
-    def _pretrain_layer(self, index, pairs, setting):
+    def _pretrain_layer(self, index, pairs, spec, setting):
         dense, activation_layer = pairs[index]
-        activation, sign_flip = _activation_kind(activation_layer)
+        activation, sign_flip = spec.activation, spec.sign_flip
         input_signs = _signs(pairs[index - 1][1]) if index > 0 else None
         layer = index + 1
         started = time.perf_counter()
-        cache = self._cache_representation(dense, input_signs)
+        l1 = spec.l1 if setting["l1"] is None else setting["l1"]
+        seed = None if self.seed is None else self.seed + index
+        sparse_dae = spec.sparse_input and isinstance(setting["noise"], BinaryFlipNoise)
+        if sparse_dae:
+            cache = _SparseInput(self.unlabeled)
+            reconstruction = self._sparse_reconstruction(layer, setting)
+        else:
+            cache = self._cache_representation(dense, input_signs)
         selection, rejected = {}, {}
         try:
             data = cache.finish()
-            reconstruction = setting["reconstruction"]
-            if reconstruction == "auto":
-                reconstruction = (
-                    "sigmoid_cross_entropy" if activation == "tanh" else "softplus_quadratic"
-                )
-            target_range = self._target_range(layer, reconstruction, cache)
-            l1 = setting["l1"]
-            if l1 is None:
-                l1 = float(getattr(activation_layer.activity_regularizer, "l1", 0.0) or 0.0)
-            seed = None if self.seed is None else self.seed + index
+            if sparse_dae:
+                autoencoder = self._sparse_autoencoder(dense, spec, setting, l1, seed)
+            else:
+                reconstruction = setting["reconstruction"]
+                if reconstruction == "auto":
+                    reconstruction = (
+                        "sigmoid_cross_entropy" if activation == "tanh" else "softplus_quadratic"
+                    )
+                target_range = self._target_range(layer, reconstruction, cache)
 
-            def autoencoder(learning_rate):
-                """A fresh autoencoder from layer ``k``'s current (initial) weights."""
-                dae = DenoisingAutoencoder(
-                    dense.units,
-                    activation=activation,
-                    sign_flip=sign_flip,
-                    l1=l1,
-                    noise=make_noise(setting["noise"], seed),  # a fresh copy each time
-                    reconstruction=reconstruction,
-                    tied=setting["tied"],
-                    target_range=target_range,
-                    input_signs=input_signs,
-                    seed=seed,
-                    sign_consistent=self.sign_consistent,
-                    name=f"pretrain_layer_{layer}",
-                )
-                # Copies through numpy: on JAX, variables that share a buffer die together
-                # when Keras frees the network's state during fit.
-                dae.build((None, cache.width))
-                dae.encoder.kernel.assign(_numpy(dense.kernel))
-                dae.encoder.bias.assign(_numpy(dense.bias))
-                if sign_flip:
-                    dae.encoder_activation.signs.assign(_numpy(activation_layer.signs))
-                compile_for_paper(
-                    dae,
-                    learning_rate,
-                    loss=None,
-                    metrics=None,
-                    steps_per_execution=self.steps_per_execution,
-                    jit_compile=self.jit_compile,
-                )
-                return dae
+                def autoencoder(learning_rate):
+                    """A fresh autoencoder from layer ``k``'s current (initial) weights."""
+                    dae = DenoisingAutoencoder(
+                        dense.units,
+                        activation=activation,
+                        sign_flip=sign_flip,
+                        l1=l1,
+                        noise=make_noise(setting["noise"], seed),  # a fresh copy each time
+                        reconstruction=reconstruction,
+                        tied=setting["tied"],
+                        target_range=target_range,
+                        input_signs=input_signs,
+                        seed=seed,
+                        sign_consistent=self.sign_consistent,
+                        name=f"pretrain_layer_{layer}",
+                    )
+                    # Copies through numpy: on JAX, variables that share a buffer die
+                    # together when Keras frees the network's state during fit.
+                    dae.build((None, cache.width))
+                    dae.encoder.kernel.assign(_numpy(dense.kernel))
+                    dae.encoder.bias.assign(_numpy(dense.bias))
+                    if sign_flip:
+                        dae.encoder_activation.signs.assign(_numpy(activation_layer.signs))
+                    compile_for_paper(
+                        dae,
+                        learning_rate,
+                        loss=None,
+                        metrics=None,
+                        steps_per_execution=self.steps_per_execution,
+                        jit_compile=self.jit_compile,
+                    )
+                    return dae
 
             ranked = [setting["learning_rate"]]
             if self.select_learning_rate is not None:
@@ -642,7 +596,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                         f"Hidden layer {layer}: pretraining learning rate {ranked[0]:g} "
                         f"has the lowest held-out reconstruction cost ({costs})."
                     )
-            if cache.path is None:
+            if getattr(cache, "path", None) is None:
                 inputs, batch_size = data, setting["batch_size"]
             else:
                 inputs = _ShuffledBatches(data, setting["batch_size"], seed=seed)
@@ -651,7 +605,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 dae = autoencoder(learning_rate)
                 dae.adapt(data)
                 if self.verbose:
-                    where = "in memory" if cache.path is None else "streamed from disk"
+                    where = "in memory" if getattr(cache, "path", None) is None else "from disk"
                     print(
                         f"Pretraining hidden layer {layer}/{len(pairs)} ({dense.units} units, "
                         f"{reconstruction}, learning rate {learning_rate:g}) on {cache.rows} "
@@ -706,6 +660,52 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             )
         self._check_collapse(layer, dense.units, dead, logs, learning_rate)
 
+    @staticmethod
+    def _sparse_reconstruction(layer, setting):
+        if setting["reconstruction"] not in ("auto", "sigmoid_cross_entropy"):
+            raise ValueError(
+                f"hidden layer {layer} reads a sparse input: its autoencoder reconstructs "
+                "with the sigmoid cross-entropy (section 4.2); `reconstruction` must be 'auto' "
+                f"or 'sigmoid_cross_entropy' for it; got {setting['reconstruction']!r}."
+            )
+        return "sigmoid_cross_entropy"
+
+    def _sparse_autoencoder(self, dense, spec, setting, l1, seed):
+        """A factory of :class:`SparseInputDenoisingAutoencoder` for a sparse first layer."""
+        pepper, salt = setting["noise"].pepper_rate, setting["noise"].salt_rate
+        if spec.sign_flip:
+            raise ValueError(
+                f"hidden layer {spec.index} reads a sparse input and is sign-flipped; the "
+                "sparse-input autoencoder has no sign flip (build the network with "
+                "sign_flip=False)."
+            )
+        # TensorFlow's sparse ops do not compile with XLA; JAX's BCOO ops do.
+        jit = keras.backend.backend() == "jax" if self.jit_compile == "auto" else self.jit_compile
+
+        def autoencoder(learning_rate):
+            dae = SparseInputDenoisingAutoencoder(
+                spec.units,
+                activation=spec.activation,
+                l1=l1,
+                pepper_rate=pepper,
+                salt_rate=salt,
+                reconstruction_sampling=self.reconstruction_sampling,
+                sampled_zeros=self.sampled_zeros,
+                seed=seed,
+                name=f"pretrain_layer_{spec.index}",
+            )
+            dae.build((None, int(dense.kernel.shape[0])))
+            dae.encoder.kernel.assign(_numpy(dense.kernel))
+            dae.encoder.bias.assign(_numpy(dense.bias))
+            dae.compile(
+                optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+                jit_compile=jit,
+                steps_per_execution=self.steps_per_execution,
+            )
+            return dae
+
+        return autoencoder
+
     def _select(self, autoencoder, data, setting, seed):
         """Section 4.1: the candidate rate with the lowest held-out reconstruction cost.
 
@@ -725,8 +725,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 "select a learning rate (select_learning_rate needs at least 2)."
             )
         order = np.random.default_rng(seed).permutation(rows)
-        train = np.asarray(data[np.sort(order[:count])])
-        valid = np.asarray(data[np.sort(order[count : count + held_out])])
+        train = _rows(data, np.sort(order[:count]))
+        valid = _rows(data, np.sort(order[count : count + held_out]))
         costs, dead = {}, {}
         for rate in self.select_learning_rate:
             dae = autoencoder(rate)
@@ -776,7 +776,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 f"pretraining (threshold {100 * self.collapse_threshold:g}%); try a lower "
                 f"learning_rate (it was {learning_rate:g}) or a smaller l1."
             )
-        if self.on_collapse == "raise":
+        # A diverged layer would hand NaN to fine-tuning, which would then be blamed.
+        if self.on_collapse == "raise" or (diverged and self.on_collapse == "warn"):
             raise PretrainingCollapseError(message)
         if self.on_collapse == "warn":
             warnings.warn(message, stacklevel=3)

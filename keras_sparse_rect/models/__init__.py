@@ -10,10 +10,12 @@
 from keras_sparse_rect.models.deep_network import (
     PAPER_LEARNING_RATES,
     STEPS_PER_EXECUTION,
+    HiddenLayerSpec,
     build_deep_network,
     compile_for_paper,
     copy_hidden_weights,
     hidden_layer_names,
+    hidden_layer_specs,
     hidden_weights,
     resolve_jit_compile,
 )
@@ -28,11 +30,13 @@ __all__ = [
     "RECONSTRUCTIONS",
     "STEPS_PER_EXECUTION",
     "DenoisingAutoencoder",
+    "HiddenLayerSpec",
     "SparseInputDenoisingAutoencoder",
     "build_deep_network",
     "compile_for_paper",
     "copy_hidden_weights",
     "hidden_layer_names",
+    "hidden_layer_specs",
     "hidden_weights",
     "resolve_jit_compile",
 ]

@@ -1,5 +1,6 @@
 """The deep classifier of section 4 and the paper's SGD training setup."""
 
+import dataclasses
 import numbers
 import warnings
 
@@ -31,6 +32,87 @@ def hidden_layer_names(index):
     :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` finds them by it.
     """
     return f"hidden_{index}_dense", f"hidden_{index}"
+
+
+@dataclasses.dataclass(frozen=True)
+class HiddenLayerSpec:
+    """What :func:`build_deep_network` built as one hidden layer, passed down to pretraining.
+
+    The model carries one per hidden layer (``model.hidden_layer_specs``), and
+    :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` builds each
+    layer's autoencoder from it instead of reading the settings back out of the
+    layers.
+
+    Attributes:
+        index: 1-based number of the hidden layer.
+        units: its units.
+        activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
+        sign_flip: half of its rectifier units are negated (``SignFlippedRectifier``).
+        l1: coefficient of its L1 activation penalty.
+        sparse_input: its input is sparse (a ``SparseDense`` first layer).
+    """
+
+    index: int
+    units: int
+    activation: str
+    sign_flip: bool
+    l1: float
+    sparse_input: bool = False
+
+
+def hidden_layer_specs(model):
+    """The :class:`HiddenLayerSpec` of each hidden layer of ``model``.
+
+    A network from :func:`build_deep_network` carries them; for any other model
+    whose layers follow :func:`hidden_layer_names` (e.g. one loaded from a
+    ``.keras`` file, which does not keep Python attributes) they are described
+    from the layers: the activation's function, ``SignFlippedRectifier``, the
+    ``ActivityL1`` coefficient, ``SparseDense``.
+
+    Raises:
+        ValueError: a hidden layer's non-linearity is not a rectifier,
+            softplus or tanh.
+    """
+    pairs = _hidden_pairs(model)
+    carried = getattr(model, "hidden_layer_specs", None)
+    if carried is not None and len(carried) == len(pairs):
+        return tuple(carried)
+    specs = []
+    for index, (dense, layer) in enumerate(pairs, start=1):
+        activation, sign_flip = _activation_kind(layer)
+        l1 = float(getattr(layer.activity_regularizer, "l1", 0.0) or 0.0)
+        specs.append(
+            HiddenLayerSpec(
+                index, int(dense.units), activation, sign_flip, l1, isinstance(dense, SparseDense)
+            )
+        )
+    return tuple(specs)
+
+
+def _activation_kind(layer):
+    """``(activation name, sign_flip)`` of a hidden layer's non-linearity."""
+    if isinstance(layer, SignFlippedRectifier):
+        return "rectifier", True
+    if isinstance(layer, keras.layers.Activation):
+        name = getattr(layer.activation, "__name__", "")
+        kind = {"rectifier": "rectifier", "relu": "rectifier"}.get(name, name)
+        if kind in activations.NAMES:
+            return kind, False
+    raise ValueError(
+        f"Hidden layer {layer.name!r} must be a SignFlippedRectifier or an Activation "
+        f"layer with a rectifier, softplus or tanh; got {layer!r}."
+    )
+
+
+def _check_l1(l1, num_layers):
+    """One coefficient for every hidden layer, or one per hidden layer."""
+    if isinstance(l1, (list, tuple)):
+        if len(l1) != num_layers:
+            raise ValueError(
+                f"`l1` must be one number or one per hidden layer ({num_layers}); got l1={l1!r}."
+            )
+        return tuple(check_non_negative(f"l1[{i}]", v) for i, v in enumerate(l1))
+    return (check_non_negative("l1", l1),) * num_layers
 
 
 def _check_units(name, values):
@@ -96,7 +178,9 @@ def build_deep_network(
             ``(5000,) * 3`` for the text of section 4.2.
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
         sign_flip: negate half of the rectifier units (section 4.1).
-        l1: coefficient of the L1 activation penalty, >= 0.
+        l1: coefficient of the L1 activation penalty, >= 0: one for every hidden
+            layer, or a sequence of one per hidden layer (Glorot's text setting:
+            ``(1e-4, 0, 0)``).
         seed: int seed of the weights and sign patterns; ``None`` for random.
         sparse: the input is sparse (``keras.Input(sparse=True)``), e.g. a
             bag of words; the first layer is then a
@@ -114,7 +198,10 @@ def build_deep_network(
     >>> compile_for_paper(model, learning_rate=0.01)
     >>> model.fit(x_train, y_train, batch_size=10)  # doctest: +SKIP
     """
-    hidden_units = _check_units("hidden_units", hidden_units)
+    if isinstance(hidden_units, (list, tuple)) and len(hidden_units) == 0:
+        hidden_units = ()  # softmax regression (section 4.2's network without hidden layer)
+    else:
+        hidden_units = _check_units("hidden_units", hidden_units)
     input_shape = _check_units("input_shape", input_shape)
     check_int("num_classes", num_classes, 2)
     if not isinstance(activation, str):
@@ -124,7 +211,7 @@ def build_deep_network(
     activation_fn = activations.get(activation)
     if not isinstance(sign_flip, bool):
         raise ValueError(f"`sign_flip` must be a bool; got sign_flip={sign_flip!r}.")
-    l1 = check_non_negative("l1", l1)
+    l1s = _check_l1(l1, len(hidden_units))
     seed = check_seed("seed", seed)
     if sparse and len(input_shape) != 1:
         raise ValueError(
@@ -136,7 +223,9 @@ def build_deep_network(
 
     inputs = keras.Input(shape=input_shape, sparse=bool(sparse), name="input")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    specs = []
     for index, units in enumerate(hidden_units, start=1):
+        l1 = l1s[index - 1]
         dense_name, activation_name = hidden_layer_names(index)
         # On sparse input the first layer reads only the kernel rows of the present terms.
         dense_class = SparseDense if sparse and index == 1 else keras.layers.Dense
@@ -157,6 +246,16 @@ def build_deep_network(
                 activation_fn, activity_regularizer=ActivityL1(l1), name=activation_name
             )
         x = layer(x)
+        specs.append(
+            HiddenLayerSpec(
+                index,
+                units,
+                "rectifier" if activation == "relu" else activation,
+                isinstance(layer, SignFlippedRectifier),
+                l1,
+                bool(sparse) and index == 1,
+            )
+        )
     outputs = (SparseDense if sparse and not hidden_units else keras.layers.Dense)(
         num_classes,
         activation="softmax",
@@ -164,7 +263,10 @@ def build_deep_network(
         bias_initializer="zeros",
         name="output",
     )(x)
-    return keras.Model(inputs, outputs, name=name)
+    model = keras.Model(inputs, outputs, name=name)
+    #: Settings of each hidden layer, for GreedyLayerwisePretraining (see HiddenLayerSpec).
+    model.hidden_layer_specs = tuple(specs)
+    return model
 
 
 def hidden_weights(model):
@@ -246,9 +348,10 @@ def resolve_jit_compile(jit_compile="auto", model=None):
     """Turns ``"auto"`` into an explicit XLA choice for this backend.
 
     Keras' own ``"auto"`` turns XLA off on a CPU-only TensorFlow machine
-    (``../shared/FACTS.md``), where it is what makes batch-10 SGD fast. Here
-    ``"auto"`` means: on, except on PyTorch, for sparse inputs (TensorFlow's sparse
-    ops do not compile) and under a ``tf.distribute`` strategy (as Keras does).
+    (``docs/facts.md``), where it is what makes batch-10 SGD fast. Here
+    ``"auto"`` means: on, except on PyTorch, for sparse inputs on TensorFlow (its
+    sparse ops do not compile; JAX's BCOO ops do) and under a ``tf.distribute``
+    strategy (as Keras does).
     """
     if jit_compile != "auto":
         if not isinstance(jit_compile, bool):
@@ -258,7 +361,8 @@ def resolve_jit_compile(jit_compile="auto", model=None):
         return jit_compile
     if keras.backend.backend() not in ("tensorflow", "jax"):
         return False
-    if model is not None and any(getattr(t, "sparse", False) for t in _model_inputs(model)):
+    sparse = model is not None and any(getattr(t, "sparse", False) for t in _model_inputs(model))
+    if sparse and keras.backend.backend() == "tensorflow":
         return False
     return not under_tf_distribute(model)
 

