@@ -36,7 +36,7 @@ import os
 
 import numpy as np
 
-from keras_sparse_rect._validation import check_seed
+from keras_sparse_rect._validation import check_int, check_seed
 from keras_sparse_rect.data import _tfds, norb
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 from keras_sparse_rect.data.idx import read_idx
@@ -429,7 +429,7 @@ def _load_smallnorb(data_dir=None, download=True, validation_instance=4):
     return x[~val], y[~val], x[val], y[val], x_test, y_test, 5
 
 
-def _load_idx(directory):
+def _load_idx(directory, num_classes=None):
     """MNIST-format IDX files in ``directory`` (names as MNIST's, gzipped or not)."""
     if not os.path.isdir(directory):
         raise DatasetNotFoundError(
@@ -447,7 +447,7 @@ def _load_idx(directory):
         kind = kind or ("labels" if "labels" in lower or "idx1" in lower else None)
         if split and kind:
             found.setdefault((split, kind), []).append(os.path.join(directory, entry))
-    arrays = {}
+    arrays, names = {}, {}
     for key in (("train", "images"), ("train", "labels"), ("test", "images"), ("test", "labels")):
         paths = found.get(key, [])
         if len(paths) != 1:
@@ -457,24 +457,35 @@ def _load_idx(directory):
                 f"file named like {'train' if key[0] == 'train' else 't10k'}-"
                 f"{key[1]}-idx{3 if key[1] == 'images' else 1}-ubyte[.gz]"
             )
-        arrays[key] = read_idx(paths[0])
-    return _from_arrays(
-        f"idx:{directory}",
-        arrays["train", "images"],
-        arrays["train", "labels"],
-        arrays["test", "images"],
-        arrays["test", "labels"],
-    )
+        role = f"{'x' if key[1] == 'images' else 'y'}_{key[0]}"
+        arrays[role], names[role] = read_idx(paths[0]), f"file {paths[0]}"
+    return _from_arrays(f"idx:{directory}", arrays, names, num_classes)
 
 
-def _load_npz(path):
+_NPZ_ARRAYS = "x_train, y_train, x_test, y_test (optionally x_val, y_val)"
+
+
+def _load_npz(path, num_classes=None):
     """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val)."""
     import zipfile
 
+    if os.path.isdir(path):
+        raise DatasetNotFoundError(
+            f"npz:{path}: is a folder, not a file; give a .npz with arrays {_NPZ_ARRAYS}, "
+            "e.g. written by numpy.savez"
+        )
     if not os.path.isfile(path):
         raise DatasetNotFoundError(
-            f"npz:{path}: no such file; give a .npz with arrays x_train, y_train, "
-            "x_test, y_test (optionally x_val, y_val), e.g. written by numpy.savez"
+            f"npz:{path}: no such file; give a .npz with arrays {_NPZ_ARRAYS}, "
+            "e.g. written by numpy.savez"
+        )
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        what = "a single .npy array" if npy else "not a zip archive"
+        raise ValueError(
+            f"{path}: not a readable .npz file: it is {what}, and an .npz is a zip archive "
+            f"of arrays {_NPZ_ARRAYS}, as numpy.savez writes it."
         )
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -487,40 +498,108 @@ def _load_npz(path):
             f"{path}: needs arrays x_train, y_train, x_test, y_test and optionally "
             f"both x_val and y_val; it has {sorted(arrays)}."
         )
-    return _from_arrays(
-        f"npz:{path}",
-        arrays["x_train"],
-        arrays["y_train"],
-        arrays["x_test"],
-        arrays["y_test"],
-        arrays.get("x_val"),
-        arrays.get("y_val"),
-    )
+    return _from_arrays(f"npz:{path}", arrays, {key: f"array {key}" for key in arrays}, num_classes)
 
 
-def _from_arrays(source, x, y, x_test, y_test, x_val=None, y_val=None):
-    """Checks and preprocesses arrays; without validation arrays, holds out 1/6."""
-    pairs = [("train", x, y), ("test", x_test, y_test)]
-    if x_val is not None:
-        pairs.append(("validation", x_val, y_val))
-    for split, images, labels in pairs:
+def _shown(values, limit=5):
+    """Up to ``limit`` values, comma-separated, with "..." when there are more."""
+    values = [str(v) for v in values]
+    return ", ".join(values[:limit]) + (", ..." if len(values) > limit else "")
+
+
+def _check_images(source, name, images):
+    """Numeric images (bool, int or float) without NaN or infinity."""
+    if images.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{source}: {name} has dtype {images.dtype}; images must be numbers "
+            "(bool, integer or floating point)."
+        )
+    if images.dtype.kind == "f":
+        finite = np.isfinite(images)
+        if not finite.all():
+            first = tuple(int(i) for i in np.unravel_index(np.argmin(finite), images.shape))
+            raise ValueError(
+                f"{source}: {name} holds {finite.size - np.count_nonzero(finite)} NaN or "
+                f"infinite values, the first ({images[first]}) at index {first}; images "
+                "must be finite."
+            )
+
+
+def _check_labels(source, arrays, names, num_classes):
+    """Labels are class indices: 0..k-1 for k distinct labels, or in [0, num_classes)."""
+    roles = [role for role in ("y_train", "y_val", "y_test") if role in arrays]
+    for role in roles:
+        labels = arrays[role]
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"{source}: {names[role]} has dtype {labels.dtype}; labels must be integer "
+                "class indices."
+            )
+        if (labels < 0).any():
+            raise ValueError(
+                f"{source}: {names[role]} has negative labels "
+                f"({_shown(np.unique(labels[labels < 0]))}); labels must be class indices >= 0."
+            )
+    present = np.unique(np.concatenate([arrays[role].astype(np.int64) for role in roles]))
+    if num_classes is not None:
+        num_classes = check_int("num_classes", num_classes, 1)
+        limit, rule = num_classes, f"labels must be in [0, {num_classes}) (num_classes)"
+    else:
+        limit = len(present)
+        rule = (
+            f"the {limit} distinct labels must be the class indices 0..{limit - 1}; "
+            "give num_classes=N to allow any labels in [0, N)"
+        )
+    for role in roles:
+        labels = np.unique(arrays[role])
+        outside = labels[labels >= limit]
+        if outside.size:
+            raise ValueError(
+                f"{source}: {names[role]} has label{'s' if outside.size > 1 else ''} "
+                f"{_shown(outside)} outside 0..{limit - 1}: {rule}."
+            )
+    return limit
+
+
+def _from_arrays(source, arrays, names, num_classes=None):
+    """Checks and preprocesses arrays; without validation arrays, holds out 1/6.
+
+    ``arrays`` maps x_train, y_train, x_test, y_test (and optionally x_val,
+    y_val) to numpy arrays, ``names`` each to how a message names it.
+    """
+    pairs = [("train", "x_train", "y_train"), ("test", "x_test", "y_test")]
+    if "x_val" in arrays:
+        pairs.append(("validation", "x_val", "y_val"))
+    for split, x_role, y_role in pairs:
+        images, labels = arrays[x_role], arrays[y_role]
         if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(
-                f"{source}: {split} images of shape {images.shape} and labels of shape "
-                f"{labels.shape} do not match (want (n, ...) images and (n,) labels)."
+                f"{source}: {split} images of shape {images.shape} ({names[x_role]}) and "
+                f"labels of shape {labels.shape} ({names[y_role]}) do not match (want "
+                "(n, ...) images and (n,) labels)."
             )
-        if not np.issubdtype(labels.dtype, np.integer) or (labels < 0).any():
-            raise ValueError(f"{source}: {split} labels must be integers >= 0.")
-    if x_val is None:
+        _check_images(source, names[x_role], images)
+    num_classes = _check_labels(source, arrays, names, num_classes)
+    x, y = arrays["x_train"], arrays["y_train"]
+    if "x_val" in arrays:
+        x_val, y_val = arrays["x_val"], arrays["y_val"]
+        if not len(x):
+            raise ValueError(f"{source}: {names['x_train']} holds no training examples.")
+    else:
+        if len(x) < 2:
+            raise ValueError(
+                f"{source}: {names['x_train']} holds {len(x)} example"
+                f"{'' if len(x) == 1 else 's'}, too few for a training and a validation "
+                "split (it needs at least 2; or give x_val and y_val)."
+            )
         x, y, x_val, y_val = _last(x, y, max(1, len(x) // 6), source)
-    num_classes = int(max(y.max(initial=0), y_val.max(initial=0), y_test.max(initial=0))) + 1
     return (
         _to_float_images(x),
         y.astype(np.int32),
         _to_float_images(x_val),
         y_val.astype(np.int32),
-        _to_float_images(x_test),
-        y_test.astype(np.int32),
+        _to_float_images(arrays["x_test"]),
+        arrays["y_test"].astype(np.int32),
         num_classes,
     )
 
@@ -552,7 +631,10 @@ def load_image_dataset(name, *, data_dir=None, download=True, **options):
         **options: per data set: ``validation_size`` (mnist, nistp),
             ``source`` (mnist: "auto", "tfds" or "store"),
             ``test_size`` and ``distortion_seed`` (nistp),
-            ``validation_instance`` (norb, smallnorb).
+            ``validation_instance`` (norb, smallnorb), ``num_classes`` (idx,
+            npz: labels may then be any of 0..num_classes-1; without it the
+            k distinct labels over all splits must be 0..k-1, so that a stray
+            label such as 200000 is refused instead of making 200,001 classes).
 
     Returns:
         An :class:`ImageDataset`.
@@ -561,7 +643,11 @@ def load_image_dataset(name, *, data_dir=None, download=True, **options):
         DatasetNotFoundError: the data is not on disk and cannot be downloaded
             now; its one-line message says how to get it.
         ValueError: an unknown name or option, or a truncated or corrupt file
-            (the message names the file).
+            (the message names the file). For ``idx:`` and ``npz:``, also a file
+            or array that cannot be a data set: images that are not numbers or
+            hold NaN or infinity, labels that are not class indices, a training
+            split too small to hold out a validation split (the message names
+            the file, the array and the offending values or index).
 
     Example:
 
@@ -573,7 +659,7 @@ def load_image_dataset(name, *, data_dir=None, download=True, **options):
     source, _, argument = name.partition(":")
     if source in ("idx", "npz") and argument:
         loader, args, fixed = (_load_idx if source == "idx" else _load_npz), (argument,), {}
-        allowed = []
+        allowed = ["num_classes"]
     elif name in IMAGE_DATASETS:
         loader, args = IMAGE_DATASETS[name], ()
         parameters = inspect.signature(loader).parameters

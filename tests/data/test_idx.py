@@ -122,3 +122,15 @@ def test_idx_source_truncated_file(tmp_path):
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated"):
         load_image_dataset(f"idx:{tmp_path / 'm'}")
+
+
+def test_idx_source_stray_label_names_the_file(tmp_path):
+    _mnist_folder(tmp_path / "m", gz_train=False)
+    labels = (np.arange(12) % 10).astype(np.uint8)
+    labels[3] = 255
+    write(tmp_path / "m" / "t10k-labels-idx1-ubyte", idx_bytes(labels))
+    with pytest.raises(
+        ValueError, match=r"file .*t10k-labels-idx1-ubyte has label 255 outside 0\.\.10"
+    ):
+        load_image_dataset(f"idx:{tmp_path / 'm'}")
+    assert load_image_dataset(f"idx:{tmp_path / 'm'}", num_classes=256).num_classes == 256

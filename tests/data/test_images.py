@@ -104,6 +104,91 @@ def test_npz_refuses_pickles_and_corrupt_files(tmp_path):
         load_image_dataset(f"npz:{tmp_path / 'absent.npz'}")
 
 
+def _npz(path, **overrides):
+    """A small valid npz data set (3 classes), with some arrays replaced."""
+    arrays = {
+        "x_train": np.zeros((12, 4, 4), np.float32),
+        "y_train": np.arange(12) % 3,
+        "x_test": np.zeros((3, 4, 4), np.float32),
+        "y_test": np.arange(3),
+        **overrides,
+    }
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return f"npz:{path}"
+
+
+def test_npz_that_is_not_a_zip_archive_says_so(tmp_path):
+    (tmp_path / "t.npz").write_text("hello, this is text\n")
+    with pytest.raises(ValueError, match=r"t\.npz: not a readable \.npz file: it is not a zip"):
+        load_image_dataset(f"npz:{tmp_path / 't.npz'}")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"one\.npy: .*it is a single \.npy array"):
+        load_image_dataset(f"npz:{tmp_path / 'one.npy'}")
+    with pytest.raises(DatasetNotFoundError, match="is a folder"):
+        load_image_dataset(f"npz:{tmp_path}")
+
+
+def test_npz_string_images_name_the_file_the_array_and_its_dtype(tmp_path):
+    name = _npz(tmp_path / "s.npz", x_test=np.full((3, 4, 4), "a"))
+    with pytest.raises(ValueError, match=r"s\.npz: array x_test has dtype <U1; images must be"):
+        load_image_dataset(name)
+
+
+def test_npz_labels_must_be_0_to_k_minus_1_unless_num_classes_is_given(tmp_path):
+    labels = np.arange(12) % 3
+    labels[5] = 200000
+    name = _npz(tmp_path / "l.npz", y_train=labels)
+    with pytest.raises(
+        ValueError,
+        match=r"l\.npz: array y_train has label 200000 outside 0\.\.3: the 4 distinct labels "
+        r"must be the class indices 0\.\.3; give num_classes=N",
+    ):
+        load_image_dataset(name)
+    # Classes 0, 1 and 3 of 4 (none of class 2): allowed when asked for.
+    gap = _npz(tmp_path / "g.npz", y_train=np.arange(12) % 2 * 3, y_test=np.array([0, 1, 3]))
+    with pytest.raises(ValueError, match=r"g\.npz: array y_train has label 3 outside 0\.\.2"):
+        load_image_dataset(gap)
+    assert load_image_dataset(gap, num_classes=4).num_classes == 4
+    with pytest.raises(ValueError, match=r"array y_train has label 3 .*\[0, 3\) \(num_classes\)"):
+        load_image_dataset(gap, num_classes=3)
+    with pytest.raises(ValueError, match="`num_classes` must be an int >= 1"):
+        load_image_dataset(gap, num_classes=0)
+    with pytest.raises(ValueError, match=r"array y_test has negative labels \(-1\)"):
+        load_image_dataset(_npz(tmp_path / "n.npz", y_test=np.array([0, -1, 2])))
+
+
+def test_npz_nan_or_inf_pixels_name_the_array_and_the_first_index(tmp_path):
+    x = np.zeros((12, 4, 4), np.float32)
+    x[7, 2, 1] = x[9, 0, 0] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r"nan\.npz: array x_train holds 2 NaN or infinite values, the first \(nan\) at "
+        r"index \(7, 2, 1\); images must be finite",
+    ):
+        load_image_dataset(_npz(tmp_path / "nan.npz", x_train=x))
+    x_val = np.zeros((2, 4, 4))
+    x_val[1, 3, 3] = -np.inf
+    name = _npz(tmp_path / "inf.npz", x_val=x_val, y_val=np.array([0, 1]))
+    with pytest.raises(
+        ValueError, match=r"array x_val holds 1 NaN .*\(-inf\) at index \(1, 3, 3\)"
+    ):
+        load_image_dataset(name)
+
+
+def test_npz_with_too_few_examples_to_split_names_the_file_and_count(tmp_path):
+    name = _npz(tmp_path / "one.npz", x_train=np.zeros((1, 4, 4)), y_train=np.array([0]))
+    with pytest.raises(
+        ValueError,
+        match=r"one\.npz: array x_train holds 1 example, too few for a training and a "
+        r"validation split",
+    ):
+        load_image_dataset(name)
+    empty = dict(x_train=np.zeros((0, 4, 4)), y_train=np.zeros(0, int))
+    with_val = dict(x_val=np.zeros((2, 4, 4)), y_val=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"array x_train holds no training examples"):
+        load_image_dataset(_npz(tmp_path / "e.npz", **empty, **with_val))
+
+
 def test_unknown_names_and_options():
     with pytest.raises(ValueError, match="`name` must be one of mnist_subset, mnist"):
         load_image_dataset("imagenet")
