@@ -61,10 +61,31 @@ class SignFlippedRectifier(keras.layers.Layer):
             trainable=False,
         )
 
+    def _check_units(self, shape):
+        """Raises if the (static) last dimension of ``shape`` is not the built units.
+
+        Only the static shape is read (``None`` dimensions pass), so this holds
+        under ``tf.function``/XLA and ``jax.jit`` tracing alike.
+        """
+        try:
+            shape = tuple(shape)
+        except (TypeError, ValueError):  # a TensorShape of unknown rank
+            return
+        if not self.built or not shape:
+            return
+        units, last = int(self.signs.shape[0]), shape[-1]
+        if last is not None and int(last) != units:
+            raise ValueError(
+                f"SignFlippedRectifier {self.name!r} was built for units={units}; got an "
+                f"input whose last dimension is {int(last)} (input shape {tuple(shape)})."
+            )
+
     def call(self, inputs):
+        self._check_units(inputs.shape)
         return ops.relu(inputs) * ops.cast(self.signs, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
+        self._check_units(input_shape)
         return input_shape
 
     def get_config(self):

@@ -82,3 +82,29 @@ def test_invalid_seed(value):
 def test_wrong_rank_input():
     with pytest.raises(ValueError, match="rank"):
         SignFlippedRectifier()(np.ones((4,), "float32"))
+
+
+def test_input_with_other_units_than_built_names_the_layer_units_and_dimension():
+    layer = SignFlippedRectifier(seed=0, name="flip")
+    layer.build((None, 6))
+    message = (
+        r"SignFlippedRectifier 'flip' was built for units=6; got an input whose last dimension is 7"
+    )
+    with pytest.raises(ValueError, match=message):
+        layer(np.ones((2, 7), "float32"))
+    with pytest.raises(ValueError, match=message):
+        layer(keras.Input((7,)))  # symbolic: compute_output_shape
+    with pytest.raises(ValueError, match=message):
+        layer.compute_output_shape((None, 7))
+    assert layer.compute_output_shape((None, 6)) == (None, 6)
+
+
+def test_compiled_training_with_the_built_units_still_works():
+    # The check reads static shapes only: XLA (TensorFlow) and jax.jit trace through it.
+    inputs = keras.Input((None, 6))  # an unknown middle dimension
+    outputs = keras.layers.Dense(1)(SignFlippedRectifier(seed=0)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse", jit_compile=True)
+    x = np.random.default_rng(0).normal(size=(8, 3, 6)).astype("float32")
+    model.fit(x, np.zeros((8, 3, 1), "float32"), batch_size=4, epochs=1, verbose=0)
+    assert model.predict(x, verbose=0).shape == (8, 3, 1)
