@@ -163,6 +163,11 @@ class _SparseInput:
         self.data = None
 
 
+def _shuffle_seed(dae, seed):
+    """``fit``'s seed of the sparse batches' shuffling (a sparse-input autoencoder's only)."""
+    return {"seed": seed} if isinstance(dae, SparseInputDenoisingAutoencoder) else {}
+
+
 def _check_unlabeled(unlabeled):
     """``unlabeled`` as given, if it is an array of examples or a tf.data.Dataset."""
     if hasattr(unlabeled, "element_spec"):  # tf.data.Dataset
@@ -621,6 +626,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                     shuffle=True,
                     verbose=self.verbose,
                     callbacks=self.callbacks,
+                    **_shuffle_seed(dae, seed),
                 )
                 dead = _dead_fraction(dae, data, self.dead_unit_sample, self.seed)
                 finite = all(math.isfinite(v) for v in result.history["reconstruction"])
@@ -740,6 +746,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 epochs=self.selection_epochs,
                 shuffle=True,
                 verbose=0,
+                **_shuffle_seed(dae, seed),
             )
             cost = float(
                 dae.evaluate(valid, batch_size=_CACHE_BATCH, verbose=0, return_dict=True)[

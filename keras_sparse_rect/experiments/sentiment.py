@@ -7,11 +7,12 @@ hidden layers, tanh with 3) it
 1. pretrains the hidden layers once, greedily, as stacked denoising
    autoencoders on every review (labeled and unlabeled; section 4.2: "Unsupervised
    pre-training of the networks employs both labeled and unlabeled training
-   reviews"): the first layer is a
+   reviews"), in one
+   :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` call: the
+   first layer as a
    :class:`~keras_sparse_rect.models.SparseInputDenoisingAutoencoder` (binary
    salt-and-pepper noise, sigmoid cross-entropy, optional reconstruction
-   sampling), the layers above are trained by
-   :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` (masking
+   sampling), the layers above as denoising autoencoders (masking
    noise; rectifier activations scaled into [0, 1] with a sigmoid cross-entropy,
    section 3.2 strategy 2; tanh activations with the tanh cross-entropy);
 2. fine-tunes a copy of the pretrained network on each training split of a
@@ -35,13 +36,18 @@ import time
 import keras
 import numpy as np
 
-from keras_sparse_rect import activations, results
+from keras_sparse_rect import results
 from keras_sparse_rect._validation import check_int, check_non_negative, check_positive, check_rate
 from keras_sparse_rect.data.folds import kfold_splits
-from keras_sparse_rect.layers.sparse_dense import SparseDense
+from keras_sparse_rect.layers import BinaryFlipNoise
 from keras_sparse_rect.metrics import expected_rating
-from keras_sparse_rect.models.deep_network import hidden_layer_names
-from keras_sparse_rect.regularizers import ActivityL1
+from keras_sparse_rect.models.deep_network import (
+    build_deep_network,
+    compile_for_paper,
+    copy_hidden_weights,
+    hidden_layer_names,
+    hidden_weights,
+)
 from keras_sparse_rect.sparse import sparse_batches
 from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
 
@@ -170,13 +176,11 @@ def build_sentiment_network(
 ):
     """A network of Table 2: sparse bag of words -> hidden layers -> softmax over the ratings.
 
-    The first layer is a :class:`SparseDense` (only the kernel rows of the
-    review's terms are read), the others ``Dense``; hidden layer ``k`` is
-    ``hidden_k_dense`` then its non-linearity ``hidden_k`` carrying
-    ``ActivityL1(l1[k - 1])`` (names as in ``build_deep_network``, so that
-    :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` finds them).
-    With ``hidden_layers=0`` it is softmax regression on the bag of words.
-    Weights are Glorot-uniform, biases zero.
+    It is :func:`~keras_sparse_rect.models.build_deep_network` with a sparse
+    input (the first layer a :class:`~keras_sparse_rect.layers.SparseDense`: only
+    the kernel rows of the review's terms are read), ``hidden_layers`` layers of
+    ``hidden_units`` plain (not sign-flipped) units and a per-layer L1; with
+    ``hidden_layers=0`` it is softmax regression on the bag of words.
 
     Args:
         num_terms: input width (vocabulary size).
@@ -184,7 +188,7 @@ def build_sentiment_network(
         hidden_layers: 0, 1 or more.
         hidden_units: units per hidden layer.
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
-        l1: one coefficient, or one per hidden layer.
+        l1: one coefficient, or one per hidden layer (extra values are ignored).
         seed: int seed of the weights.
 
     Example:
@@ -193,44 +197,26 @@ def build_sentiment_network(
     >>> model = build_sentiment_network(5000, 5, hidden_layers=3, hidden_units=5000)
     """
     check_int("hidden_layers", hidden_layers, 0)
-    l1s = list(l1) if isinstance(l1, (list, tuple)) else [l1] * max(1, hidden_layers)
-    if len(l1s) < hidden_layers:
-        raise ValueError(f"`l1` needs one value per hidden layer; got l1={l1!r}.")
-
-    def init(offset):
-        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + offset)
-
-    inputs = keras.Input((num_terms,), sparse=True, name="bag_of_words")
-    if hidden_layers == 0:
-        outputs = SparseDense(num_classes, "softmax", kernel_initializer=init(0), name="output")(
-            inputs
-        )
-        return keras.Model(inputs, outputs, name="no_hidden")
-    fn = activations.get(activation)
-    x = inputs
-    for index in range(1, hidden_layers + 1):
-        dense_name, activation_name = hidden_layer_names(index)
-        layer_class = SparseDense if index == 1 else keras.layers.Dense
-        x = layer_class(hidden_units, kernel_initializer=init(index), name=dense_name)(x)
-        x = keras.layers.Activation(
-            fn, activity_regularizer=ActivityL1(l1s[index - 1]), name=activation_name
-        )(x)
-    outputs = keras.layers.Dense(num_classes, "softmax", kernel_initializer=init(0), name="output")(
-        x
+    if isinstance(l1, (list, tuple)):
+        if len(l1) < hidden_layers:
+            raise ValueError(f"`l1` needs one value per hidden layer; got l1={l1!r}.")
+        l1 = tuple(l1[:hidden_layers])
+    return build_deep_network(
+        (num_terms,),
+        num_classes,
+        hidden_units=(hidden_units,) * hidden_layers,
+        activation=activation,
+        sign_flip=False,
+        l1=l1,
+        seed=seed,
+        sparse=True,
+        name=f"{activation}_{hidden_layers}" if hidden_layers else "no_hidden",
     )
-    return keras.Model(inputs, outputs, name=f"{activation}_{hidden_layers}")
 
 
 def compile_sentiment_network(model, learning_rate, metrics=None):
-    """Compiles a Table 2 network as the experiment trains it: plain SGD, constant rate."""
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=metrics,
-        # TensorFlow's sparse ops do not compile with XLA; JAX's BCOO ops do.
-        jit_compile=keras.backend.backend() == "jax",
-        steps_per_execution=50,
-    )
+    """:func:`~keras_sparse_rect.models.compile_for_paper` as the experiment trains: no metrics."""
+    compile_for_paper(model, learning_rate, metrics=metrics, steps_per_execution=50)
 
 
 # Pretraining -------------------------------------------------------------------------
@@ -239,17 +225,18 @@ def compile_sentiment_network(model, learning_rate, metrics=None):
 def pretrain_stack(config, inputs, activation, hidden_layers, num_classes, verbose=0):
     """Greedy pretraining of ``hidden_layers`` layers on ``inputs`` (CSR); returns their weights.
 
-    Layer 1: :class:`SparseInputDenoisingAutoencoder` on the sparse input;
-    layers 2, 3: :class:`GreedyLayerwisePretraining` on the cached representation.
+    One :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining` call:
+    layer 1 is a :class:`~keras_sparse_rect.models.SparseInputDenoisingAutoencoder`
+    on the sparse input (``BinaryFlipNoise``, reconstruction sampling), layers 2
+    and 3 denoising autoencoders with masking noise on the cached representation
+    (section 3.2 strategy 2 for rectifiers: ``scaled_sigmoid_cross_entropy``).
 
     Returns:
         ``(weights, history)``: ``[(kernel, bias), ...]`` per hidden layer, and
-        the per-layer reconstruction costs per epoch.
+        the pretraining history (``pretrain/layer_<k>/...``).
     """
     from keras_sparse_rect.callbacks.pretraining import GreedyLayerwisePretraining
-    from keras_sparse_rect.models.sparse_autoencoder import SparseInputDenoisingAutoencoder
 
-    seed = config.seed
     model = build_sentiment_network(
         inputs.shape[1],
         num_classes,
@@ -257,65 +244,29 @@ def pretrain_stack(config, inputs, activation, hidden_layers, num_classes, verbo
         config.hidden_units,
         activation,
         config.l1,
-        seed,
+        config.seed,
     )
     history = {}
-    first = model.get_layer(hidden_layer_names(1)[0])
     if config.pretrain_epochs > 0:
-        dae = SparseInputDenoisingAutoencoder(
-            config.hidden_units,
-            activation=activation,
-            l1=config.l1[0],
-            pepper_rate=config.pepper_rate,
-            salt_rate=config.salt_rate,
-            reconstruction_sampling=config.reconstruction_sampling,
-            sampled_zeros=config.sampled_zeros,
-            seed=seed,
-            name="pretrain_layer_1",
-        )
-        dae.build((None, inputs.shape[1]))
-        dae.encoder.kernel.assign(first.kernel)
-        dae.compile(
-            optimizer=keras.optimizers.SGD(learning_rate=config.pretrain_learning_rates[0]),
-            jit_compile=keras.backend.backend() == "jax",
-            steps_per_execution=50,
-        )
-        fit = dae.fit(
-            inputs,
-            batch_size=config.batch_size,
-            epochs=config.pretrain_epochs,
-            seed=seed,
-            verbose=verbose,
-        )
-        history["pretrain/layer_1/reconstruction"] = [
-            float(v) for v in fit.history["reconstruction"]
-        ]
-        kernel, bias = dae.encoder_weights()
-        first.kernel.assign(kernel)
-        first.bias.assign(bias)
-    if hidden_layers > 1 and config.pretrain_epochs > 0:
         reconstruction = (
             "sigmoid_cross_entropy" if activation == "tanh" else "scaled_sigmoid_cross_entropy"
         )
+        first_noise = BinaryFlipNoise(config.pepper_rate, config.salt_rate, seed=config.seed)
         callback = GreedyLayerwisePretraining(
             inputs,
-            epochs=[0] + [config.pretrain_epochs] * (hidden_layers - 1),
+            epochs=config.pretrain_epochs,
             learning_rate=list(config.pretrain_learning_rates[:hidden_layers]),
-            noise=[None, *config.masking_noise][:hidden_layers],
-            reconstruction=[reconstruction] * hidden_layers,
+            noise=[first_noise, *config.masking_noise][:hidden_layers],
+            reconstruction=["auto"] + [reconstruction] * (hidden_layers - 1),
             batch_size=config.batch_size,
-            l1=list(config.l1[:hidden_layers]),
-            seed=seed,
+            reconstruction_sampling=config.reconstruction_sampling,
+            sampled_zeros=config.sampled_zeros,
+            steps_per_execution=50,
+            seed=config.seed,
             verbose=verbose,
         )
-        history.update(callback.pretrain(model))
-    weights = []
-    for index in range(1, hidden_layers + 1):
-        layer = model.get_layer(hidden_layer_names(index)[0])
-        weights.append(
-            (keras.ops.convert_to_numpy(layer.kernel), keras.ops.convert_to_numpy(layer.bias))
-        )
-    return weights, history
+        history = callback.pretrain(model)
+    return [(kernel, bias) for kernel, bias, _ in hidden_weights(model)], history
 
 
 # Fine-tuning and evaluation -------------------------------------------------------------
@@ -351,10 +302,7 @@ def run_fold(config, name, reviews, train, test, pretrained, fold, verbose=0):
         config.l1,
         seed=config.seed + 1000 * (fold + 1),
     )
-    for index, (kernel, bias) in enumerate(pretrained or [], start=1):
-        layer = model.get_layer(hidden_layer_names(index)[0])
-        layer.kernel.assign(kernel)
-        layer.bias.assign(bias)
+    copy_hidden_weights(pretrained or [], model)
     compile_sentiment_network(model, config.learning_rate)
     model.fit(
         sparse_batches(
