@@ -3,10 +3,11 @@
 Keras' ``SeedGenerator`` keeps its state in a variable that tf.distribute
 mirrors, so under ``MirroredStrategy`` every replica draws the same numbers at
 every step (Keras' own ``Dropout`` and ``GaussianNoise`` included; see
-``../shared/FACTS.md``). For a denoising autoencoder that halves the diversity of
-the corruption. :class:`ReplicaAwareSeedGenerator` folds the replica's index into
-each drawn seed when more than one replica is in sync, so each replica gets its
-own noise while the state stays a single, checkpointable variable.
+``docs/facts.md``, "Identical noise on MirroredStrategy replicas"). For a
+denoising autoencoder that halves the diversity of the corruption.
+:class:`ReplicaAwareSeedGenerator` folds the replica's index into each drawn
+seed when more than one replica is in sync, so each replica gets its own noise
+while the state stays a single, checkpointable variable.
 """
 
 import keras
@@ -55,7 +56,8 @@ def uniform(shape, seed_generator):
 
     On TensorFlow, Keras draws with the stateless "auto_select" algorithm, which
     inside an XLA-compiled step on CPU took 3.8 ms for 10 x 784 numbers here
-    (Philox: 0.25 ms), and made a batch-10 denoising autoencoder ~4x slower with
+    (Philox: 0.25 ms; ``docs/facts.md``, "Random numbers inside XLA on CPU"),
+    and made a batch-10 denoising autoencoder ~4x slower with
     ``jit_compile=True``. This draws with Philox on TensorFlow (same seed
     state, same distribution) and defers to ``keras.random.uniform`` elsewhere.
     """

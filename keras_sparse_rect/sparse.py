@@ -10,7 +10,8 @@ its own sparse type, so this module is the one place that knows them:
   ``keras.utils.PyDataset`` whose batches all have the same number of stored
   entries (a power of two no smaller than the largest possible batch), because
   a jitted step recompiles for every new number of non-zeros
-  (``../shared/FACTS.md``). Padding entries are explicit zeros at index (0, 0).
+  (``docs/facts.md``, "Sparse input on JAX"). Padding entries are explicit zeros
+  at index (0, 0).
 - Other backends: dense numpy batches (correct, not fast).
 """
 

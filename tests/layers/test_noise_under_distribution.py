@@ -1,4 +1,7 @@
-"""Under MirroredStrategy each replica must draw its own noise (FACTS.md: Keras' don't)."""
+"""Under MirroredStrategy each replica must draw its own noise (Keras' own layers don't).
+
+See docs/facts.md, "Identical noise on MirroredStrategy replicas".
+"""
 
 import subprocess
 import sys
