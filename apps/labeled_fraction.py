@@ -12,10 +12,12 @@ import os
 
 from absl import app, flags
 
-from apps import flags as app_flags
+from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/labeled_fraction", dataset="mnist_subset")
 flags.DEFINE_list("fractions", ["0.1", "0.5", "1.0"], "Fractions of the labeled training set.")
+# --help lists the flags defined for this app in apps/flags.py too.
+flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 
@@ -47,5 +49,10 @@ def main(argv):
     print(f"results: {csv_path}, {png_path}")
 
 
-if __name__ == "__main__":
+def run():
+    """The ``ksr-labeled-fraction`` command."""
     app.run(main, flags_parser=app_flags.parse_flags)
+
+
+if __name__ == "__main__":
+    run()

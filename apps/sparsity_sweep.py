@@ -10,12 +10,14 @@ import os
 
 from absl import app, flags
 
-from apps import flags as app_flags
+from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/sparsity_sweep", dataset="mnist_subset")
 flags.DEFINE_integer("num_networks", 5, "Number of networks (the paper: 200).")
 flags.DEFINE_float("max_l1", 1e-3, "Largest L1 coefficient (the paper: 0.001).")
 flags.DEFINE_boolean("pretrain", False, "Pretrain each network (the paper's Figure 3: no).")
+# --help lists the flags defined for this app in apps/flags.py too.
+flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 
@@ -46,5 +48,10 @@ def main(argv):
     print(f"results: {csv_path}, {png_path}")
 
 
-if __name__ == "__main__":
+def run():
+    """The ``ksr-sparsity-sweep`` command."""
     app.run(main, flags_parser=app_flags.parse_flags)
+
+
+if __name__ == "__main__":
+    run()

@@ -16,11 +16,13 @@ import os
 
 from absl import app, flags
 
-from apps import flags as app_flags
+from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/table1")
 flags.DEFINE_list("datasets", ["mnist"], "Data sets (names of load_image_dataset).")
 flags.DEFINE_list("seeds", ["0"], "Seeds; each cell is the mean over them.")
+# --help lists the flags defined for this app in apps/flags.py too.
+flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 
@@ -57,5 +59,10 @@ def main(argv):
     print(f"results: {os.path.join(config.model_dir, 'table1.md')}, table1.json")
 
 
-if __name__ == "__main__":
+def run():
+    """The ``ksr-table1`` command."""
     app.run(main, flags_parser=app_flags.parse_flags)
+
+
+if __name__ == "__main__":
+    run()

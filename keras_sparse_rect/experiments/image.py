@@ -21,7 +21,6 @@ denoising autoencoders, fine-tunes it with SGD, evaluates it, and writes into
 Every file is written atomically (temporary file, then rename).
 """
 
-import dataclasses
 import json
 import math
 import os
@@ -31,111 +30,17 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import distribute, results
-from keras_sparse_rect._validation import check_non_negative, check_positive, check_rate
-from keras_sparse_rect.activations import NAMES as ACTIVATIONS
 from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
+from keras_sparse_rect.experiments.configs import (  # noqa: F401 (public here too)
+    PROTOCOLS,
+    ImageExperimentConfig,
+)
 from keras_sparse_rect.metrics import ActivationSparsity
 from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
 
 #: Batch size of the validation pass after each epoch: Keras would use the training
 #: batch (10), which makes validating 10,000 digits cost a fifth of an epoch.
 VALIDATION_BATCH_SIZE = 256
-#: How learning rates and epochs are chosen (see :class:`ImageExperimentConfig`).
-PROTOCOLS = ("fixed", "paper")
-
-
-@dataclasses.dataclass
-class ImageExperimentConfig:
-    """One run of the image experiment. Defaults are the offline main job.
-
-    The paper's setting (section 4.1) is 3 x 1000 units, masking noise 0.25,
-    L1 0.001, SGD with mini-batches of 10 at a constant learning rate from
-    {0.1, 0.01, 0.001, 0.0001}. The number of epochs is not in the paper; the
-    defaults are sized so the main job (full MNIST) ends in about 6 minutes on
-    two CPU cores.
-
-    ``protocol="fixed"`` trains with ``learning_rate`` and
-    ``pretrain_learning_rate`` for ``epochs``. ``protocol="paper"`` is section
-    4.1's model selection: each layer's pretraining rate among
-    :data:`~keras_sparse_rect.models.PAPER_LEARNING_RATES` by held-out
-    reconstruction cost (greedily, by
-    :class:`~keras_sparse_rect.callbacks.GreedyLayerwisePretraining`), then the
-    fine-tuning rate in the same set by validation error after
-    ``selection_epochs``, then the number of epochs (at most ``epochs``) by
-    validation error: training stops ``patience`` epochs after the best one and
-    keeps the best epoch's weights. ``learning_rate`` and
-    ``pretrain_learning_rate`` are then unused.
-    """
-
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    activation: str = "rectifier"
-    sign_flip: bool = True
-    pretrain: bool = True
-    hidden_units: tuple = (1000, 1000, 1000)
-    l1: float = 1e-3
-    noise: float = 0.25
-    learning_rate: float = 0.01
-    pretrain_learning_rate: float = 0.001
-    batch_size: int = 10
-    epochs: int = 8
-    pretrain_epochs: int = 1
-    labeled_fraction: float = 1.0
-    protocol: str = "fixed"
-    selection_epochs: int = 1
-    patience: int = 3
-    collapse_threshold: float = 0.5
-    seed: int = 0
-    strategy: str = "default"
-    tpu: str | None = None
-    model_dir: str = "runs/image_experiment"
-
-    def validate(self):
-        """Raises ValueError naming the first invalid field and its value."""
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"`activation` must be one of {list(ACTIVATIONS)}; got "
-                f"activation={self.activation!r}."
-            )
-        if self.strategy not in distribute.NAMES:
-            raise ValueError(
-                f"`strategy` must be one of {list(distribute.NAMES)}; got "
-                f"strategy={self.strategy!r}."
-            )
-        if not self.hidden_units or any(
-            isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in self.hidden_units
-        ):
-            raise ValueError(
-                "`hidden_units` must be one or more ints >= 1; got "
-                f"hidden_units={list(self.hidden_units)!r}."
-            )
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(
-                f"`protocol` must be one of {list(PROTOCOLS)}; got protocol={self.protocol!r}."
-            )
-        check_rate("collapse_threshold", self.collapse_threshold, allow_one=True)
-        check_non_negative("l1", self.l1)
-        check_rate("noise", self.noise)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
-        for name in ("batch_size", "epochs", "pretrain_epochs", "selection_epochs", "patience"):
-            value = getattr(self, name)
-            low = 1 if name in ("batch_size", "selection_epochs", "patience") else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` must be an int >= {low}; got {name}={value!r}.")
-        if not 0.0 < self.labeled_fraction <= 1.0:
-            raise ValueError(
-                "`labeled_fraction` must be in (0, 1]; got "
-                f"labeled_fraction={self.labeled_fraction!r}."
-            )
-        if self.strategy == "tpu" and keras.backend.backend() != "tensorflow":
-            raise ValueError("strategy='tpu' needs the TensorFlow backend.")
-        return self
-
-    def to_dict(self):
-        config = dataclasses.asdict(self)
-        config["hidden_units"] = list(self.hidden_units)
-        return config
 
 
 def monitoring_callbacks(log_dir, x_val, x_train, probe_rows=2000):

@@ -29,7 +29,6 @@ each written atomically; the JSON is rewritten after each network, so a long
 run shows its progress.
 """
 
-import dataclasses
 import os
 import time
 
@@ -37,8 +36,9 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import results
-from keras_sparse_rect._validation import check_int, check_non_negative, check_positive, check_rate
+from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.data.folds import kfold_splits
+from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig  # noqa: F401
 from keras_sparse_rect.layers import BinaryFlipNoise
 from keras_sparse_rect.metrics import expected_rating
 from keras_sparse_rect.models.deep_network import (
@@ -50,119 +50,6 @@ from keras_sparse_rect.models.deep_network import (
 )
 from keras_sparse_rect.sparse import sparse_batches
 from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
-
-#: The networks of Table 2: name -> (column title, activation, hidden layers).
-MODELS = {
-    "no_hidden": ("No hidden layer", None, 0),
-    "rectifier_1": ("Rectifier (1-layer)", "rectifier", 1),
-    "rectifier_3": ("Rectifier (3-layers)", "rectifier", 3),
-    "tanh_3": ("Tanh (3-layers)", "tanh", 3),
-}
-
-
-def _check_triple(name, values, check):
-    values = tuple(values)
-    if len(values) != 3:
-        raise ValueError(f"`{name}` must have one value per layer (3); got {name}={values!r}.")
-    return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
-
-
-@dataclasses.dataclass
-class SentimentConfig:
-    """One run of the sentiment experiment. Defaults follow section 4.2 and Glorot's code.
-
-    The paper: 1 or 3 hidden layers of 5000 units, greedy pretraining on labeled
-    and unlabeled reviews, 10-fold cross-validation, SGD with mini-batches of 10
-    (section 4.1). Glorot's best text setting: pretraining learning rates
-    0.005/0.001/0.001, noise (0.8, 0.005)/0.5/0.3, activation L1 1e-4/0/0. The
-    numbers of epochs and the fine-tuning learning rate are not in the paper: 3
-    epochs at 0.05 was the best of a few settings tried on 3 folds of the default
-    data with 1000 units (0.01 learned too slowly; more epochs overfit the 12,800
-    snippets).
-
-    Attributes:
-        models: names of :data:`MODELS` to run, in Table 2's order.
-        hidden_units: units per hidden layer.
-        folds: number of cross-validation folds (>= 2).
-        epochs: supervised (fine-tuning) epochs per fold.
-        learning_rate: constant SGD learning rate of fine-tuning.
-        batch_size: mini-batch size of every phase.
-        l1: activation L1 of hidden layers 1, 2, 3, in pretraining and fine-tuning.
-        pretrain: pretrain the hidden layers (else: random initialisation).
-        pretrain_epochs: pretraining epochs per layer.
-        pretrain_learning_rates: SGD learning rate of each layer's autoencoder.
-        pepper_rate, salt_rate: the first layer's noise (1 -> 0 and 0 -> 1).
-        masking_noise: masking rates of layers 2 and 3.
-        reconstruction_sampling: reconstruction sampling in the first layer.
-        sampled_zeros: zero columns sampled per batch (at least).
-        seed: seed of the folds, weights and noise.
-        output_dir: where ``table2.md`` and ``result.json`` are written.
-    """
-
-    models: tuple = tuple(MODELS)
-    hidden_units: int = 5000
-    folds: int = 10
-    epochs: int = 3
-    learning_rate: float = 0.05
-    batch_size: int = 10
-    l1: tuple = (1e-4, 0.0, 0.0)
-    pretrain: bool = True
-    pretrain_epochs: int = 2
-    pretrain_learning_rates: tuple = (0.005, 0.001, 0.001)
-    pepper_rate: float = 0.8
-    salt_rate: float = 0.005
-    masking_noise: tuple = (0.5, 0.3)
-    reconstruction_sampling: bool = True
-    sampled_zeros: int = 256
-    seed: int = 0
-    output_dir: str = "runs/sentiment"
-
-    def validate(self):
-        """Raises ValueError naming the first invalid field and its value; returns self."""
-        models = tuple(self.models)
-        if not models or any(m not in MODELS for m in models) or len(set(models)) != len(models):
-            raise ValueError(
-                f"`models` must be distinct names among {list(MODELS)}; got models={models!r}."
-            )
-        self.models = tuple(m for m in MODELS if m in models)
-        check_int("hidden_units", self.hidden_units, 1)
-        check_int("folds", self.folds, 2)
-        check_int("epochs", self.epochs, 1)
-        check_positive("learning_rate", self.learning_rate)
-        check_int("batch_size", self.batch_size, 1)
-        self.l1 = _check_triple("l1", self.l1, check_non_negative)
-        if not isinstance(self.pretrain, bool):
-            raise ValueError(f"`pretrain` must be a bool; got pretrain={self.pretrain!r}.")
-        check_int("pretrain_epochs", self.pretrain_epochs, 0)
-        self.pretrain_learning_rates = _check_triple(
-            "pretrain_learning_rates", self.pretrain_learning_rates, check_positive
-        )
-        check_rate("pepper_rate", self.pepper_rate, allow_one=True)
-        check_rate("salt_rate", self.salt_rate)
-        masking = tuple(self.masking_noise)
-        if len(masking) != 2:
-            raise ValueError(
-                "`masking_noise` must have one rate per upper layer (2); got "
-                f"masking_noise={masking!r}."
-            )
-        self.masking_noise = tuple(
-            check_rate(f"masking_noise[{i}]", v) for i, v in enumerate(masking)
-        )
-        if not isinstance(self.reconstruction_sampling, bool):
-            raise ValueError(
-                "`reconstruction_sampling` must be a bool; got "
-                f"reconstruction_sampling={self.reconstruction_sampling!r}."
-            )
-        check_int("sampled_zeros", self.sampled_zeros, 1)
-        check_int("seed", self.seed, 0)
-        return self
-
-    def to_dict(self):
-        config = dataclasses.asdict(self)
-        for key, value in config.items():
-            if isinstance(value, tuple):
-                config[key] = list(value)
-        return config
 
 
 def build_sentiment_network(
@@ -186,7 +73,7 @@ def build_sentiment_network(
         num_terms: input width (vocabulary size).
         num_classes: number of ratings.
         hidden_layers: 0, 1 or more.
-        hidden_units: units per hidden layer.
+        hidden_units: units per hidden layer: one, or one per layer.
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
         l1: one coefficient, or one per hidden layer (extra values are ignored).
         seed: int seed of the weights.
@@ -197,6 +84,13 @@ def build_sentiment_network(
     >>> model = build_sentiment_network(5000, 5, hidden_layers=3, hidden_units=5000)
     """
     check_int("hidden_layers", hidden_layers, 0)
+    units = tuple(hidden_units) if isinstance(hidden_units, (list, tuple)) else (hidden_units,)
+    if len(units) == 1:
+        units = units * hidden_layers
+    elif len(units) < hidden_layers:
+        raise ValueError(
+            f"`hidden_units` needs one value or one per hidden layer; got hidden_units={units!r}."
+        )
     if isinstance(l1, (list, tuple)):
         if len(l1) < hidden_layers:
             raise ValueError(f"`l1` needs one value per hidden layer; got l1={l1!r}.")
@@ -204,7 +98,7 @@ def build_sentiment_network(
     return build_deep_network(
         (num_terms,),
         num_classes,
-        hidden_units=(hidden_units,) * hidden_layers,
+        hidden_units=units[:hidden_layers],
         activation=activation,
         sign_flip=False,
         l1=l1,

@@ -142,7 +142,8 @@ def test_networks_of_table2(name):
         ("l1", (1e-4, 0.0)),
         ("pretrain_learning_rates", (0.1, -1, 0.1)),
         ("pepper_rate", 1.5),
-        ("masking_noise", (0.5,)),
+        ("masking_noise", (0.5, 0.3, 0.1)),
+        ("hidden_units", (10, 20)),
         ("sampled_zeros", 0),
     ],
 )
