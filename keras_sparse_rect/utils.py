@@ -8,13 +8,51 @@ import keras
 from keras_sparse_rect._validation import check_positive
 
 
+def all_layers(model):
+    """Every layer of ``model``, nested models' layers included, depth first, each once.
+
+    Public API only: ``model.layers`` (graph order for a functional model, the
+    order of ``add`` for a ``Sequential``, tracked attributes for a subclassed
+    model), recursing into the layers that are models themselves. Layers that a
+    plain (non-model) custom layer holds are not listed, as Keras has no public
+    listing of them.
+    """
+    found, seen = [], set()
+
+    def visit(owner):
+        for layer in owner.layers:
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            if isinstance(layer, keras.Model):
+                visit(layer)
+
+    visit(model)
+    return found
+
+
 def dense_layers(model):
-    """The model's ``Dense`` layers, in the order they were added."""
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=False)
-        if isinstance(layer, keras.layers.Dense)
-    ]
+    """The model's ``Dense`` layers (nested models' included), in the order they were added."""
+    return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dense)]
+
+
+def _producers(model):
+    """``{id(tensor): layer}`` for the symbolic output of every layer of ``model``.
+
+    Public API: a layer's ``.output`` (its first call). A nested model's
+    ``.output`` is its own inner output, so plain layers are asked first.
+    """
+    layers = all_layers(model)
+    producers = {}
+    for layer in sorted(layers, key=lambda layer: isinstance(layer, keras.Model)):
+        try:
+            outputs = layer.output
+        except (AttributeError, ValueError):  # never called, or no single output node
+            continue
+        for tensor in keras.tree.flatten(outputs):
+            producers.setdefault(id(tensor), layer)
+    return producers
 
 
 def hidden_tensors(model, layer_names=None):
@@ -24,6 +62,10 @@ def hidden_tensors(model, layer_names=None):
     but the first (so ``Dense -> SignFlippedRectifier -> Dense`` yields the
     rectifier's output, and ``Dense(activation="relu") -> Dense`` the first
     layer's output). With ``layer_names`` the outputs of those layers are used.
+    Each representation is named after the layer that produces it; one that no
+    layer of the model produces at its first call (for example the input of a
+    nested model, or the output of a functional model nested in a
+    ``Sequential``) is named ``hidden_k``.
 
     Returns:
         A list of ``(name, keras_tensor)`` pairs.
@@ -36,11 +78,12 @@ def hidden_tensors(model, layer_names=None):
             f"Model {model.name!r} has {len(denses)} Dense layer(s); a hidden layer needs"
             " at least two. Pass `layer_names` to choose the hidden layers."
         )
+    producers = _producers(model)
     pairs = []
     for index, layer in enumerate(denses[1:], start=1):
         tensor = layer.input
-        history = getattr(tensor, "_keras_history", None)
-        name = history[0].name if history else f"hidden_{index}"
+        producer = producers.get(id(tensor))
+        name = producer.name if producer is not None else f"hidden_{index}"
         pairs.append((name, tensor))
     return pairs
 

@@ -54,3 +54,30 @@ def test_hidden_activation_model_needs_hidden_layers():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="hidden layer"):
         hidden_activation_model(model)
+
+
+def test_dense_layers_recurse_into_nested_models_in_order():
+    from keras_sparse_rect.utils import dense_layers, hidden_tensors
+
+    inner = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(5, name="i1"), keras.layers.ReLU(name="r")],
+        name="inner",
+    )
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(5, name="d1")(inputs)
+    x = inner(x)
+    x = keras.layers.Dense(3, name="d2")(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="d3")(x))
+    assert [layer.name for layer in dense_layers(model)] == ["d1", "i1", "d2", "d3"]
+    # i1 reads the nested model's own input (no layer of it produces that); d2 the
+    # nested model's output; d3 d2's output.
+    assert [name for name, _ in hidden_tensors(model)] == ["hidden_1", "inner", "d2"]
+
+
+def test_rescaling_reaches_a_sequential_model():
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)]
+    )
+    before = to_numpy(model(X))
+    rescale_layers(model, [2.0, 0.5])
+    np.testing.assert_allclose(to_numpy(model(X)), before, rtol=1e-5, atol=1e-6)
