@@ -1,7 +1,8 @@
 """The one patch that makes Keras' ``fit`` work under ``MultiWorkerMirroredStrategy``.
 
 Keras 3.15 on TensorFlow 2.21 fails twice under ``MultiWorkerMirroredStrategy``
-(``../shared/FACTS.md``; public issue keras-team/keras#20585):
+(``docs/facts.md``, "MultiWorkerMirroredStrategy and fit"; public issue
+keras-team/keras#20585):
 
 1. ``TensorFlowTrainer._maybe_symbolic_build`` hands the whole distributed
    ``(x, y)`` batch to ``strategy.reduce("MEAN", ..., axis=None)``, which cannot
@@ -16,12 +17,21 @@ Keras 3.15 on TensorFlow 2.21 fails twice under ``MultiWorkerMirroredStrategy``
 
 We patch rather than write a custom training loop so that ``fit`` with all its
 callbacks (``BackupAndRestore``, ``TensorBoard``, the pretraining callback) stays
-the one code path for every strategy. Both patched functions are private
-Keras API: :func:`apply` checks that they exist and raises a clear error if a
-future Keras has moved them; ``tests/test_distribute.py`` runs a two-worker
-training on 127.0.0.1 to check the patch still does its job. Other strategies
-go through Keras' original code unchanged.
+the one code path for every strategy. Both patched functions, and the trainer
+helpers they call, are private Keras API: :func:`apply` gets them from
+:func:`keras_sparse_rect._compat.tensorflow_trainer`, which checks that they
+exist and raises :class:`~keras_sparse_rect._compat.KerasInternalsError` (naming
+the installed Keras and TensorFlow and what is missing) if a future Keras has
+moved them; ``tests/test_distribute.py`` runs a two-worker training on
+127.0.0.1 to check the patch still does its job. Other strategies go through
+Keras' original code unchanged. The patch stays in this module rather than in
+``_compat`` because it changes Keras' behaviour, where ``_compat`` only reaches
+and checks internals.
 """
+
+import keras
+
+from keras_sparse_rect import _compat
 
 _APPLIED = False
 
@@ -31,26 +41,9 @@ def apply():
     global _APPLIED
     if _APPLIED:
         return
-    import tensorflow as tf
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
+    import tensorflow as tf  # TensorFlow backend only: tf.distribute values.
 
-    missing = [
-        name
-        for name, owner in (
-            ("reduce_per_replica", tf_trainer),
-            ("_collective_all_reduce_multi_worker", tf_trainer),
-            ("_is_per_replica_instance", tf_trainer),
-        )
-        if not hasattr(owner, name)
-    ]
-    if not hasattr(tf_trainer.TensorFlowTrainer, "_maybe_symbolic_build"):
-        missing.append("TensorFlowTrainer._maybe_symbolic_build")
-    if missing:
-        raise RuntimeError(
-            "keras_sparse_rect's MultiWorkerMirroredStrategy patch no longer fits this Keras "
-            f"version (missing {', '.join(missing)}); see keras_sparse_rect/_mwms_patch.py."
-        )
+    tf_trainer = _compat.tensorflow_trainer()  # raises KerasInternalsError if they moved
 
     original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
     original_reduce = tf_trainer.reduce_per_replica
@@ -61,7 +54,7 @@ def apply():
             return original_build(self, iterator=iterator, data_batch=data_batch)
         for _, _, it in iterator:
             batch = next(it)
-            data_batch = tree.map_structure(
+            data_batch = keras.tree.map_structure(
                 lambda v: (
                     strategy.experimental_local_results(v)[0]
                     if isinstance(v, tf.distribute.DistributedValues)
@@ -84,7 +77,7 @@ def apply():
                 axis = None if v.values[0].shape.rank == 0 else 0
                 return strategy.reduce("MEAN", v, axis=axis)
 
-            return tree.map_structure(_reduce, values)
+            return keras.tree.map_structure(_reduce, values)
         return original_reduce(values, strategy, reduction)
 
     tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build

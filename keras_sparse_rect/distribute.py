@@ -19,9 +19,10 @@ On JAX, ``keras.distribution`` is the mechanism (it does nothing on TensorFlow):
 ``default`` and ``one_device`` to no distribution; the others need TensorFlow.
 
 Keras 3.15's ``fit`` fails under ``MultiWorkerMirroredStrategy``
-(keras-team/keras#20585, then tensorflow#72388): see
-:mod:`keras_sparse_rect._mwms_patch` for the one isolated patch applied when that
-strategy is requested.
+(keras-team/keras#20585, then tensorflow#72388; ``docs/facts.md``,
+"MultiWorkerMirroredStrategy and fit"): see :mod:`keras_sparse_rect._mwms_patch`
+for the one isolated patch applied when that strategy is requested; the private
+Keras functions it replaces are checked by :mod:`keras_sparse_rect._compat`.
 
 Example:
 

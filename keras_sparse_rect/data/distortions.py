@@ -15,8 +15,10 @@ layers, chained by :func:`nistp_distortion` into a ``keras.layers.Pipeline``:
 Images are channels-last, values in [0, 1], white strokes on black (as MNIST and
 EMNIST). The layers are safe inside ``tf.data.Dataset.map`` on every Keras
 backend: like Keras' own image preprocessing layers they subclass Keras'
-``DataLayer``, which runs them with TensorFlow ops inside tf.data (that base
-class is not public Keras API; it is imported in this one place). Each layer
+``DataLayer``, which runs them with TensorFlow ops inside tf.data. That base
+class is not public Keras API: it comes from :mod:`keras_sparse_rect._compat`,
+which checks it against the installed Keras (if it is missing, building one of
+these layers raises ``KerasInternalsError`` naming the version). Each layer
 draws from its own ``SeedGenerator``: applied batch after batch in a fixed order
 (as :func:`keras_sparse_rect.data.to_tf_dataset` does) the same seed gives the
 same distortions.
@@ -27,16 +29,12 @@ import math
 import keras
 import numpy as np
 
+from keras_sparse_rect import _compat
 from keras_sparse_rect._validation import check_non_negative, check_rate, check_seed
 from keras_sparse_rect.api import register
 
-try:  # recent Keras 3 calls it DataLayer, earlier releases TFDataLayer
-    from keras.src.layers.preprocessing.data_layer import DataLayer
-except ImportError:  # pragma: no cover
-    from keras.src.layers.preprocessing.tf_data_layer import TFDataLayer as DataLayer
 
-
-class _RandomImageLayer(DataLayer):
+class _RandomImageLayer(_compat.DataLayer):
     """Shared plumbing: seed, batching of single images, identity when not training."""
 
     def __init__(self, seed=None, **kwargs):
@@ -57,7 +55,7 @@ class _RandomImageLayer(DataLayer):
                 f"{type(self).__name__} expects images (batch, height, width, "
                 f"channels) or (height, width, channels); got shape {images.shape}."
             )
-        seed = self._get_seed_generator(self.backend._backend)
+        seed = _compat.data_layer_seed(self)
         outputs = self._distort(images, seed)
         return outputs[0] if unbatched else outputs
 

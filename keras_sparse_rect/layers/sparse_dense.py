@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_sparse_rect import activations
+from keras_sparse_rect import _compat, activations
 from keras_sparse_rect._validation import check_min_rank
 from keras_sparse_rect.api import register
 from keras_sparse_rect.sparse import is_sparse, num_rows, sparse_parts
@@ -17,13 +17,17 @@ def gather_rows(kernel, indices):
     tensor, and the next sparse update would then copy the whole buffer
     (copy-on-write), which costs more than the dense product at batch 10. The
     gradient is an ``IndexedSlices`` either way. Other backends use ``ops.take``.
+    That a Keras variable's ``.value`` is the ``tf.Variable`` itself is a Keras
+    internal (:func:`keras_sparse_rect._compat.tf_variable`, checked when a
+    ``SparseDense`` is built); without it, or under mixed-precision autocasting,
+    this falls back to ``ops.take``.
     """
-    if keras.backend.backend() == "tensorflow" and hasattr(kernel, "value"):
-        import tensorflow as tf  # TensorFlow-only: gather from the resource variable.
+    if keras.backend.backend() == "tensorflow":
+        variable = _compat.tf_variable(kernel)
+        if variable is not None:
+            import tensorflow as tf  # TensorFlow-only: gather from the resource variable.
 
-        value = kernel.value
-        if isinstance(value, tf.Variable):
-            return tf.gather(value, indices)
+            return tf.gather(variable, indices)
     return ops.take(kernel, indices, axis=0)
 
 
@@ -52,8 +56,9 @@ class SparseDense(keras.layers.Layer):
     kernel's gradient is then an ``IndexedSlices`` and plain SGD updates only
     the rows of the terms present in the batch: much faster than Keras' stock
     ``Dense`` at the paper's batch size of 10, whose gradient and update stay
-    dense (``../shared/FACTS.md``). Dense input is multiplied as usual, so the
-    same layer serves both; outputs agree with ``keras.layers.Dense``.
+    dense (``docs/facts.md``, "Sparse input on TensorFlow"). Dense input is
+    multiplied as usual, so the same layer serves both; outputs agree with
+    ``keras.layers.Dense``.
 
     Args:
         units: number of output units (int >= 1).
@@ -112,6 +117,8 @@ class SparseDense(keras.layers.Layer):
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
         )
+        if keras.backend.backend() == "tensorflow":
+            _compat.warn_if_variable_value_changed(self.kernel)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
