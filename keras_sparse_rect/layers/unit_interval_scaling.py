@@ -8,6 +8,31 @@ from keras_sparse_rect._validation import check_min_rank
 from keras_sparse_rect.api import register
 
 
+def first_non_finite(array):
+    """``(index, value)`` of the first NaN or infinity of ``array`` (C order), or ``None``.
+
+    ``array``: a numpy array or a ``scipy.sparse`` matrix (whose implicit zeros
+    are finite). A float64 sum is the quick test: it is finite whenever every
+    value is (short of float64 overflow, which falls back to the full scan).
+    """
+    if hasattr(array, "tocoo"):  # scipy.sparse
+        coo = array.tocoo()
+        bad = np.flatnonzero(~np.isfinite(coo.data)) if coo.data.dtype.kind == "f" else []
+        if not len(bad):
+            return None
+        rows, cols = coo.row[bad], coo.col[bad]
+        first = np.lexsort((cols, rows))[0]
+        return (int(rows[first]), int(cols[first])), coo.data[bad[first]]
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.isfinite(np.sum(array, dtype=np.float64)):
+        return None
+    finite = np.isfinite(array)
+    if finite.all():
+        return None
+    index = tuple(int(i) for i in np.unravel_index(np.argmin(finite), array.shape))
+    return index, array[index]
+
+
 def _iter_batches(data, batch_size):
     """Yields numpy batches of ``data``: an array, or an iterable of batches."""
     if hasattr(data, "shape") and not hasattr(data, "element_spec"):
@@ -40,8 +65,12 @@ class UnitIntervalScaling(keras.layers.Layer):
     without clipping. Values beyond the training maximum (at test time) are
     clipped to 1. The magnitude ``|h|`` is scaled, so the negated units of a
     :class:`SignFlippedRectifier` (whose sign is fixed per unit) map into [0, 1]
-    too. A unit that never fired keeps scale 0 and outputs 0. Before ``adapt``
-    the scale is 1 (the layer only clips).
+    too. A unit that never fired keeps scale 0 and outputs 0.
+
+    **Adapt first.** The layer must be adapted (or loaded, adapted, from a
+    saved model or weights file) before it is called on data: calling it
+    before raises ``ValueError`` rather than passing unscaled values through.
+    Building a model with it (symbolic inputs) needs no adapting.
 
     Example:
 
@@ -57,6 +86,7 @@ class UnitIntervalScaling(keras.layers.Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+        self._adapted = False
 
     def build(self, input_shape):
         check_min_rank(type(self).__name__, input_shape, 2)
@@ -76,10 +106,26 @@ class UnitIntervalScaling(keras.layers.Layer):
             data: a 2-D array (numpy, scipy sparse), or an iterable of batches
                 (e.g. a ``tf.data.Dataset``; ``(x, y)`` batches use ``x``).
             batch_size: rows per step when ``data`` is an array.
+
+        Raises:
+            ValueError: ``data`` is empty, has another number of units than
+                the layer was built for, or holds NaN or infinity (the
+                message gives the index of the first, counting rows across
+                batches).
         """
-        maximum = None
+        maximum, rows = None, 0
         for batch in _iter_batches(data, batch_size):
             batch_max = np.max(np.abs(batch.reshape(-1, batch.shape[-1])), axis=0)
+            if not np.isfinite(batch_max).all():
+                found = first_non_finite(batch)
+                if found is not None:
+                    index, value = found
+                    index = (rows + index[0], *index[1:])
+                    raise ValueError(
+                        f"`data` must be finite; UnitIntervalScaling.adapt found {value} at "
+                        f"index {index} (the first NaN or infinity)."
+                    )
+            rows += batch.shape[0] if batch.ndim else 0
             maximum = batch_max if maximum is None else np.maximum(maximum, batch_max)
         if maximum is None:
             raise ValueError("UnitIntervalScaling.adapt got no data (an empty input).")
@@ -91,8 +137,21 @@ class UnitIntervalScaling(keras.layers.Layer):
                 f"the layer was built for {self.scale.shape[0]}."
             )
         self.scale.assign(maximum.astype("float32"))
+        self._adapted = True
+
+    def load_own_variables(self, store):
+        # A saved scale was adapted before it was saved.
+        super().load_own_variables(store)
+        self._adapted = True
 
     def call(self, inputs):
+        if not self._adapted:  # a Python flag: read once when tracing, then compiled away
+            raise ValueError(
+                f"UnitIntervalScaling {self.name!r} is called before adapt: its scale (the "
+                "per-unit maximum of |h| on the training data) is not set. Call "
+                "adapt(training_data) on it first (DenoisingAutoencoder.adapt or fit does "
+                "this for its input_scaling), or load it from a saved model."
+            )
         scale = ops.cast(self.scale, inputs.dtype)
         safe = ops.where(scale > 0, scale, ops.ones_like(scale))
         scaled = ops.where(scale > 0, ops.abs(inputs) / safe, ops.zeros_like(inputs))

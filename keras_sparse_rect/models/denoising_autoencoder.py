@@ -10,6 +10,7 @@ from keras_sparse_rect import activations, losses
 from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers import SignFlippedRectifier, UnitIntervalScaling, make_noise
+from keras_sparse_rect.layers.unit_interval_scaling import first_non_finite
 from keras_sparse_rect.models.deep_network import compile_for_paper
 from keras_sparse_rect.regularizers import ActivityL1
 
@@ -47,6 +48,19 @@ def _check_target_range(target_range):
             f"target_range={target_range!r}."
         )
     return low, high
+
+
+def _check_finite(name, data, method):
+    """Raises if numpy or scipy.sparse ``data`` holds NaN or infinity; other inputs pass."""
+    if not (isinstance(data, np.ndarray) or hasattr(data, "tocoo")):
+        return
+    found = first_non_finite(data)
+    if found is not None:
+        index, value = found
+        raise ValueError(
+            f"`{name}` must be finite; DenoisingAutoencoder.{method} found {value} at index "
+            f"{index} (the first NaN or infinity)."
+        )
 
 
 def _check_signs(input_signs):
@@ -307,7 +321,12 @@ class DenoisingAutoencoder(keras.Model):
         Each input unit is divided by the largest magnitude it reaches in
         ``data`` (:class:`UnitIntervalScaling`). Other strategies have nothing to
         adapt. ``fit`` calls this once, on its training data, if you have not.
+
+        A numpy or ``scipy.sparse`` ``data`` holding NaN or infinity raises
+        ``ValueError`` with the index of the first one; other inputs (a
+        ``tf.data.Dataset``, a generator) are not checked here.
         """
+        _check_finite("data", data, "adapt")
         if self.input_scaling is not None:
             self.input_scaling.adapt(data, batch_size=batch_size)
         self._adapted = True
@@ -361,12 +380,19 @@ class DenoisingAutoencoder(keras.Model):
             compile_for_paper(self, learning_rate=0.001, loss=None, metrics=None)
 
     def fit(self, x=None, y=None, **kwargs):
-        """``keras.Model.fit`` on unlabeled ``x`` (``(x, y)`` dataset batches use x)."""
+        """``keras.Model.fit`` on unlabeled ``x`` (``(x, y)`` dataset batches use x).
+
+        A numpy or ``scipy.sparse`` ``x`` holding NaN or infinity raises
+        ``ValueError`` with the index of the first one, before any training.
+        Nothing is checked for a ``tf.data.Dataset``, a generator or a
+        ``keras.utils.PyDataset``: a NaN there shows up as a NaN loss.
+        """
         if y is not None:
             raise ValueError(
                 "DenoisingAutoencoder.fit takes unlabeled inputs only (the target is the "
                 f"clean input); got y of type {type(y).__name__}."
             )
+        _check_finite("x", x, "fit")
         if self.input_scaling is not None and not self._adapted:
             self.adapt(x)
         self._ensure_compiled()

@@ -64,6 +64,7 @@ def test_plain_fit_on_unlabeled_digits_lowers_the_reconstruction_error(reconstru
     x = digits()
     dae = DenoisingAutoencoder(64, activation=activation, reconstruction=reconstruction, seed=0)
     compile_for_paper(dae, learning_rate=0.01, loss=None, metrics=None)
+    dae.adapt(x)  # the scaled strategy's scale: set before the first evaluation
     before = dae.evaluate(x, batch_size=100, verbose=0, return_dict=True)["reconstruction"]
     history = dae.fit(x, epochs=2, batch_size=10, verbose=0).history
     after = dae.evaluate(x, batch_size=100, verbose=0, return_dict=True)["reconstruction"]
@@ -147,6 +148,40 @@ def test_corruption_only_in_training():
     salted = DenoisingAutoencoder(16, noise=SaltAndPepperNoise(0.1, seed=1))
     assert isinstance(salted.corruption, SaltAndPepperNoise)
     assert DenoisingAutoencoder(16, noise=0.0).corruption is None
+
+
+def test_scaled_strategy_refuses_to_run_before_adapt():
+    h, _ = signed_activations()
+    dae = DenoisingAutoencoder(8, reconstruction="scaled_sigmoid_cross_entropy", seed=0)
+    compile_for_paper(dae, learning_rate=0.01, loss=None, metrics=None)
+    with pytest.raises(ValueError, match=r"'input_scaling' is called before adapt"):
+        dae.evaluate(h, verbose=0)
+    # (An error inside Keras' evaluate leaves that model's variables unusable: a new one.)
+    dae = DenoisingAutoencoder(8, reconstruction="scaled_sigmoid_cross_entropy", seed=0)
+    compile_for_paper(dae, learning_rate=0.01, loss=None, metrics=None)
+    dae.adapt(h)
+    assert np.isfinite(dae.evaluate(h, verbose=0, return_dict=True)["reconstruction"])
+
+
+@pytest.mark.parametrize("reconstruction", ["softplus_quadratic", "scaled_sigmoid_cross_entropy"])
+def test_fit_and_adapt_refuse_nan_naming_the_argument_and_the_first_index(reconstruction):
+    import scipy.sparse
+
+    x = digits()[:20].copy()
+    x[13, 400] = np.nan
+    dae = DenoisingAutoencoder(8, reconstruction=reconstruction, seed=0)
+    with pytest.raises(
+        ValueError,
+        match=r"`x` must be finite; DenoisingAutoencoder\.fit found nan at index \(13, 400\)",
+    ):
+        dae.fit(x, epochs=1, verbose=0)
+    assert not dae.compiled  # refused before any training
+    with pytest.raises(ValueError, match=r"`data` must be finite; .*\.adapt found nan"):
+        dae.adapt(x)
+    sparse = scipy.sparse.csr_matrix(np.eye(6, dtype="float32"))
+    sparse.data[4] = -np.inf
+    with pytest.raises(ValueError, match=r"`x` must be finite; .* found -inf at index \(4, 4\)"):
+        dae.fit(sparse, epochs=1, verbose=0)
 
 
 def test_fit_takes_no_labels():
