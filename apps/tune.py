@@ -21,7 +21,8 @@ keras_sparse_rect.tuning.SentimentHyperModel).
 
 Writes into ``--directory/--project_name``: KerasTuner's state (a search started
 again on the same folder resumes where it stopped), ``best.flags`` (a flagfile of
-the experiment's app), ``trials.json``, ``trials.md`` and TensorBoard logs.
+the experiment's app, written by ``apps/_tune_flags.py``), ``trials.json``,
+``trials.md`` and TensorBoard logs.
 Exits with status 1 when every trial failed. With KerasTuner's
 ``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``
 the same command is the chief or a worker of a distributed search. See
@@ -33,7 +34,8 @@ import sys
 
 from absl import app, flags
 
-from apps import flags as app_flags
+from . import _tune_flags
+from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/image_experiment", dataset="mnist_subset")
 app_flags.define_single_run_flags()
@@ -121,14 +123,29 @@ def _equal_units(units):
     return units[0], len(units)
 
 
+def _same_for_every_layer(flag, values):
+    """The one value of a per-layer setting; a search tunes one value for every layer."""
+    values = list(values)
+    if not values or len(set(values)) != 1:
+        raise ValueError(
+            f"--{flag} must give every hidden layer the same value for a search; got "
+            f"--{flag}={','.join(map(str, values))}"
+        )
+    return values[0]
+
+
 def fixed_values(config):
     """The values of the hyper-parameters not tuned, from the network flags."""
     units, layers = _equal_units(config.hidden_units)
+    one = {
+        name: _same_for_every_layer(name, config.per_layer(name))
+        for name in ("pretrain_learning_rate", "l1", "noise")
+    }
     return {
-        "pretrain_learning_rate": config.pretrain_learning_rate,
-        "l1": config.l1,
+        "pretrain_learning_rate": one["pretrain_learning_rate"],
+        "l1": one["l1"],
         "learning_rate": config.learning_rate,
-        "noise": config.noise,
+        "noise": one["noise"],
         "activation": config.activation,
         "hidden_layers": layers,
         "hidden_units": units,
@@ -181,7 +198,7 @@ def image_search():
 
 def sentiment_config():
     """The base :class:`SentimentConfig` and Table 2 network from the flags given."""
-    from keras_sparse_rect.experiments.sentiment import MODELS, SentimentConfig
+    from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig
 
     fields = {name: FLAGS[name].value for name in SENTIMENT_FIELDS}
     for name in ("epochs", "learning_rate", "batch_size", "pretrain", "pretrain_epochs", "seed"):
@@ -194,7 +211,13 @@ def sentiment_config():
         ("noise", "masking_noise", 2),
     ):
         if FLAGS[flag].present:
-            fields[field] = (FLAGS[flag].value,) * layers
+            try:
+                values = [float(v) for v in FLAGS[flag].value]
+            except ValueError:
+                raise ValueError(
+                    f"--{flag} must be a number; got --{flag}={','.join(FLAGS[flag].value)}"
+                ) from None
+            fields[field] = (_same_for_every_layer(flag, values),) * layers
     layers = 3
     if FLAGS["hidden_units"].present:
         try:
@@ -274,16 +297,23 @@ def main(argv):
     )
     print(tuning.summary_text(summary))
     if role != "worker":
-        files = tuning.write_search_results(summary, base_flags=base, hypermodel=hypermodel)
+        files = tuning.write_search_results(
+            summary, best_flags=_tune_flags.best_flags(FLAGS.experiment, hypermodel, base)
+        )
         print(f"Trials: {files['trials_md']} and {files['trials_json']}")
         if files["best_flags"]:
             print(
                 f"Best configuration: {files['best_flags']}\n"
-                f"Run it: python -m {hypermodel.app} --flagfile={files['best_flags']}"
+                f"Run it: {_tune_flags.run_command(FLAGS.experiment, files['best_flags'])}"
             )
     if summary["all_failed"]:
         sys.exit(1)
 
 
-if __name__ == "__main__":
+def run():
+    """The ``ksr-tune`` command."""
     app.run(main, flags_parser=app_flags.parse_flags)
+
+
+if __name__ == "__main__":
+    run()
