@@ -66,7 +66,7 @@ def test_search_writes_a_flagfile_that_the_image_app_runs(tiny_mnist, tmp_path):
     assert (config["hidden_units"], config["noise"], config["epochs"]) == ([16], 0.25, 1)
 
 
-@pytest.mark.tensorflow_only  # the search itself runs on JAX in tests/test_tuning.py
+@pytest.mark.tensorflow_only  # the search itself runs on JAX in tests/tuning/
 def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path):
     from tests.review_data import write_sample
 
@@ -107,7 +107,7 @@ def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path
     flags = (project / "best.flags").read_text()
     assert f"--learning_rate={best['hyperparameters']['learning_rate']}\n" in flags
     defaults = ["--masking_noise=0.5,0.3", "--l1=0.0001,0.0,0.0"]  # the experiment's, kept
-    for line in (*data, "--models=rectifier_1", "--hidden_units=16", *defaults):
+    for line in (*data, "--models=rectifier_1", "--hidden_units=16,16,16", *defaults):
         assert line + "\n" in flags, line
 
     final = run_app(
@@ -197,7 +197,7 @@ def test_a_killed_search_resumes_where_it_stopped(tiny_mnist, tmp_path):
 
 @pytest.mark.tensorflow_only  # KerasTuner imports tensorboard on the TensorFlow backend only
 def test_a_search_whose_trials_all_fail_exits_with_status_1(tiny_mnist, tmp_path):
-    # FACTS.md: without tensorboard every trial fails, yet KerasTuner's search returns normally.
+    # docs/facts.md: without tensorboard all trials fail, yet KerasTuner's search returns normally.
     blocked = tmp_path / "blocked"
     blocked.mkdir()
     (blocked / "tensorboard.py").write_text(
@@ -291,3 +291,42 @@ def test_a_distributed_search_shares_trials_between_workers(tiny_mnist, tmp_path
     assert summary["best"]["trial_id"] == best["trial_id"]
     assert f"Best trial {best['trial_id']}, run by {best['tuner_id']}" in outputs["chief"][0]
     assert (tmp_path / "search" / "best.flags").exists()
+
+
+# apps/_tune_flags.py: what apps.tune writes for the apps (no search, no subprocess) ---------
+
+
+def test_flagfile_for_the_image_app():
+    from apps import _tune_flags
+
+    flags = _tune_flags.hyperparameter_flags(
+        {"learning_rate": 0.01, "hidden_layers": 3, "hidden_units": 1000, "tuner/epochs": 4}
+    )
+    assert flags == {"learning_rate": 0.01, "hidden_units": [1000, 1000, 1000]}
+    text = _tune_flags.flagfile_text({**flags, "pretrain": False, "data_dir": None}, ["a comment"])
+    assert (
+        text == "# a comment\n--hidden_units=1000,1000,1000\n--learning_rate=0.01\n--nopretrain\n"
+    )
+
+
+def test_best_flags_of_a_search_say_which_trial_won_and_how_to_run_it(tmp_path):
+    from apps import _tune_flags
+
+    best = {"trial_id": "3", "score": 0.125, "hyperparameters": {"learning_rate": 0.1}}
+    summary = {
+        "trials": [best] * 4,
+        "project_dir": "runs/tune/x",
+        "objective": {"name": "val_error", "direction": "min"},
+        "best": best,
+    }
+    text = _tune_flags.best_flags("image", base_flags={"epochs": 5, "learning_rate": 1.0})(
+        summary, tmp_path / "best.flags"
+    )
+    assert text.splitlines() == [
+        "# Best of 4 trials in runs/tune/x: trial 3, val_error = 0.125.",
+        f"# Use: python -m apps.image_experiment --flagfile={tmp_path / 'best.flags'}",
+        "--epochs=5",
+        "--learning_rate=0.1",  # the trial's, over the base flags
+    ]
+    with pytest.raises(ValueError, match="`experiment`"):
+        _tune_flags.best_flags("speech")
