@@ -7,8 +7,9 @@ into the paper's binary bag of words over the most frequent terms, kept sparse
 reads one file without vectorizing it.
 
 A bad row (an empty text, a missing or non-numeric rating, a rating outside the
-scale) raises :class:`BadReviewRow`, which names the file and the line, unless
-``skip_bad_rows=True``: then it is counted and listed in the result.
+scale, a text or rating that is not UTF-8) raises :class:`BadReviewRow`, which
+names the file and the line, unless ``skip_bad_rows=True``: then it is counted
+and listed in the result.
 """
 
 import bz2
@@ -19,6 +20,7 @@ import json
 import math
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -185,12 +187,34 @@ def detect_format(path, file_format=None):
 
 
 def _open_text(path):
+    """Opens ``path`` as UTF-8 text; bytes that are not UTF-8 become lone surrogates.
+
+    Decoding errors are not raised while reading (the reader decodes ahead of
+    the line it hands out, so the line of an error would be lost): each row's
+    fields are checked instead (:func:`_not_utf8`), so the row and its line are
+    reported, and ``skip_bad_rows`` can skip it.
+    """
     path = os.fspath(path)
+    text = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
     if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", **text)
     if path.lower().endswith(".bz2"):
-        return bz2.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 (closed by the caller)
+        return bz2.open(path, "rt", **text)
+    return open(path, **text)  # noqa: SIM115 (closed by the caller)
+
+
+def _not_utf8(record):
+    """Why a record's fields are not UTF-8 text (the first bad byte and its column), or None."""
+    for column, value in record.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            char = ord(value[error.start])
+            what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else "a lone surrogate"
+            return f"not UTF-8 text ({what} in column {column!r})"
+    return None
 
 
 def _csv_records(f, path, delimiter, columns):
@@ -273,12 +297,18 @@ def read_reviews(
         BadReviewRow: a bad row (unless ``skip_bad_rows``).
         ValueError: an unreadable file, a missing column, or a bad argument.
         FileNotFoundError: no such file.
+        IsADirectoryError: ``path`` is a folder.
 
     Example:
 
     >>> rows = read_reviews("reviews.csv", "text", "stars", scale=5)  # doctest: +SKIP
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"{path}: is a directory, not a review file; give a .csv, .tsv or .jsonl file "
+            "(optionally .gz or .bz2)."
+        )
     fmt = detect_format(path, file_format)
     if rating_column is not None:
         scale = RatingScale.parse(scale)
@@ -296,38 +326,35 @@ def read_reviews(
             records = _jsonl_records(f, path, columns)
         else:
             records = _csv_records(f, path, "," if fmt == "csv" else "\t", columns)
-        line = 0
-        try:
-            for line, record in records:
-                try:
-                    if isinstance(record, Exception):
-                        raise record
-                    raw_rating = record.get(rating_column) if rating_column else None
-                    if raw_rating is not None and str(raw_rating).strip() in ignore:
-                        ignored += 1
-                        continue
-                    text = record[text_column]
-                    if text is None:
-                        raise ValueError("missing text")
-                    if not isinstance(text, str):
-                        raise ValueError(f"text is not a string (got {type(text).__name__})")
-                    if not text.strip():
-                        raise ValueError("empty text")
-                    label = scale.index(raw_rating) if rating_column is not None else None
-                except ValueError as error:
-                    if not skip_bad_rows:
-                        raise BadReviewRow(path, line, str(error)) from None
-                    bad_rows.append((line, str(error)))
+        for line, record in records:
+            try:
+                if isinstance(record, Exception):
+                    raise record
+                raw_rating = record.get(rating_column) if rating_column else None
+                if raw_rating is not None and str(raw_rating).strip() in ignore:
+                    ignored += 1
                     continue
-                texts.append(text)
-                labels.append(label)
-                lines.append(line)
-                if max_rows is not None and len(texts) >= max_rows:
-                    break
-        except UnicodeDecodeError as error:
-            raise ValueError(
-                f"{path}, after line {line}: not UTF-8 text ({error.reason})."
-            ) from None
+                not_utf8 = _not_utf8(record)
+                if not_utf8:
+                    raise ValueError(not_utf8)
+                text = record[text_column]
+                if text is None:
+                    raise ValueError("missing text")
+                if not isinstance(text, str):
+                    raise ValueError(f"text is not a string (got {type(text).__name__})")
+                if not text.strip():
+                    raise ValueError("empty text")
+                label = scale.index(raw_rating) if rating_column is not None else None
+            except ValueError as error:
+                if not skip_bad_rows:
+                    raise BadReviewRow(path, line, str(error)) from None
+                bad_rows.append((line, str(error)))
+                continue
+            texts.append(text)
+            labels.append(label)
+            lines.append(line)
+            if max_rows is not None and len(texts) >= max_rows:
+                break
     return ReviewRows(
         path=path,
         texts=texts,
@@ -420,6 +447,14 @@ def load_reviews(
     Returns:
         :class:`Reviews`.
 
+    Warns:
+        UserWarning: every usable labeled review has the same rating (one
+            line naming the file and the rating). The data still load, and a
+            model still trains (its softmax has every class of ``scale``), but
+            it can only learn to predict that one rating: a run on a file cut
+            to its first rows, say, is worth a look before it is worth a
+            training run.
+
     Example:
 
     >>> from keras_sparse_rect.data import load_reviews
@@ -439,6 +474,16 @@ def load_reviews(
     )
     if not labeled.texts:
         raise ValueError(f"{labeled.path}: no usable labeled reviews.")
+    ratings = np.unique(labeled.labels)
+    if len(ratings) == 1:
+        parsed = RatingScale.parse(scale)
+        warnings.warn(
+            f"{labeled.path}: all {len(labeled.texts)} usable labeled reviews have the rating "
+            f"{parsed.labels[int(ratings[0])]} ({parsed.describe()}); a classifier trained on "
+            "them can only learn that one rating.",
+            UserWarning,
+            stacklevel=2,
+        )
     rows = [labeled]
     if unlabeled_path is not None:
         rows.append(

@@ -257,6 +257,53 @@ def test_whole_file_problems(tmp_path):
         read_reviews(path, "review", "stars", 5, max_rows=0)
 
 
+def test_non_utf8_bytes_name_the_right_line_and_can_be_skipped(tmp_path):
+    path = tmp_path / "latin1.csv"
+    # Line 2: a quoted review over two lines; line 4: a Latin-1 byte (0xe9).
+    path.write_bytes(b'review,stars\n"good\nfood",5\ncaf\xe9 au lait,4\nfine,3\n')
+    with pytest.raises(BadReviewRow) as info:
+        read_reviews(path, "review", "stars", 5)
+    assert info.value.line == 4
+    assert f"{path}, line 4: not UTF-8 text (byte 0xe9 in column 'review')" in str(info.value)
+    rows = read_reviews(path, "review", "stars", 5, skip_bad_rows=True)
+    assert rows.texts == ["good\nfood", "fine"] and rows.lines.tolist() == [2, 5]
+    assert rows.bad_rows == [(4, "not UTF-8 text (byte 0xe9 in column 'review')")]
+    jsonl = tmp_path / "latin1.jsonl.gz"
+    jsonl.write_bytes(
+        gzip.compress(b'{"review": "ok", "stars": 4}\n{"review": "\xff", "stars": 4}\n')
+    )
+    with pytest.raises(BadReviewRow, match=r"line 2: not UTF-8 text \(byte 0xff"):
+        read_reviews(jsonl, "review", "stars", 5)
+    reviews = load_reviews(path, "review", "stars", 5, skip_bad_rows=True, num_terms=10)
+    assert reviews.sources[0]["bad_rows"] == 1 and reviews.x.shape[0] == 2
+    # A byte that is not UTF-8 in a column that is not read does no harm.
+    other = tmp_path / "other.csv"
+    other.write_bytes(b"review,stars,title\ngood,5,caf\xe9\n")
+    assert read_reviews(other, "review", "stars", 5).texts == ["good"]
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    for folder in (tmp_path / "reviews", tmp_path / "reviews.csv"):
+        folder.mkdir()
+        with pytest.raises(IsADirectoryError, match=rf"{folder}: is a directory, not a review"):
+            read_reviews(folder, "review", "stars", 5)
+
+
+def test_a_single_rating_warns_naming_the_file_and_the_rating(tmp_path):
+    path = write_csv(tmp_path / "fives.csv", [("great", "5"), ("superb", "5.0"), ("top", "5")])
+    with pytest.warns(
+        UserWarning,
+        match=r"fives\.csv: all 3 usable labeled reviews have the "
+        r"rating 5 \(1\.\.5 stars\)",
+    ) as record:
+        reviews = load_reviews(path, "review", "stars", 5, num_terms=10)
+    assert len(record) == 1 and "\n" not in str(record[0].message)
+    np.testing.assert_array_equal(reviews.ratings, [5, 5, 5])
+    rt = write_csv(tmp_path / "rt.csv", [("good", "fresh"), ("fine", "fresh")], ("t", "c"))
+    with pytest.warns(UserWarning, match=r"rating fresh \(rotten < fresh\)"):
+        load_reviews(rt, "t", "c", "rotten,fresh", num_terms=10)
+
+
 # Cross-validation folds --------------------------------------------------------------------
 
 
