@@ -296,8 +296,22 @@ def fail(message):
     sys.exit(2)
 
 
+def _declare_key_flags(program):
+    """Makes ``--help`` list the app's own flags (absl lists the main module's only).
+
+    The app's flags are defined here and in the app's module, which is not
+    ``sys.argv[0]``'s when the app runs as an installed command.
+    """
+    package = __name__.rpartition(".")[0]
+    for module, module_flags in FLAGS.flags_by_module_dict().items():
+        if module.startswith(package + ".") or module in ("__main__", program):
+            for flag in module_flags:
+                FLAGS.register_key_flag_for_module(program, flag)
+
+
 def parse_flags(argv):
     """absl's ``flags_parser``: a bad flag prints one line and exits with status 2."""
+    _declare_key_flags(argv[0] if argv else sys.argv[0])
     try:
         remaining = FLAGS(argv)
     except flags.Error as error:

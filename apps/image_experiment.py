@@ -10,14 +10,12 @@ TensorBoard logs; a run killed at any point resumes when started again with the
 same ``--model_dir``. See keras_sparse_rect.experiments.image.
 """
 
-from absl import app, flags
+from absl import app
 
 from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/image_experiment")
 app_flags.define_single_run_flags()
-# --help lists the flags defined for this app in apps/flags.py too.
-flags.adopt_module_key_flags(app_flags)
 
 
 def main(argv):

@@ -16,8 +16,6 @@ from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/labeled_fraction", dataset="mnist_subset")
 flags.DEFINE_list("fractions", ["0.1", "0.5", "1.0"], "Fractions of the labeled training set.")
-# --help lists the flags defined for this app in apps/flags.py too.
-flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 

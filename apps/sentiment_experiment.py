@@ -17,8 +17,6 @@ FLAGS = flags.FLAGS
 
 app_flags.define_review_flags()
 app_flags.define_sentiment_flags()
-# --help lists the flags defined for this app in apps/flags.py too.
-flags.adopt_module_key_flags(app_flags)
 
 
 def main(argv):

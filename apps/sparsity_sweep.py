@@ -16,8 +16,6 @@ app_flags.define_common_flags(model_dir="runs/sparsity_sweep", dataset="mnist_su
 flags.DEFINE_integer("num_networks", 5, "Number of networks (the paper: 200).")
 flags.DEFINE_float("max_l1", 1e-3, "Largest L1 coefficient (the paper: 0.001).")
 flags.DEFINE_boolean("pretrain", False, "Pretrain each network (the paper's Figure 3: no).")
-# --help lists the flags defined for this app in apps/flags.py too.
-flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 

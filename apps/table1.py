@@ -21,8 +21,6 @@ from . import flags as app_flags
 app_flags.define_common_flags(model_dir="runs/table1")
 flags.DEFINE_list("datasets", ["mnist"], "Data sets (names of load_image_dataset).")
 flags.DEFINE_list("seeds", ["0"], "Seeds; each cell is the mean over them.")
-# --help lists the flags defined for this app in apps/flags.py too.
-flags.adopt_module_key_flags(app_flags)
 FLAGS = flags.FLAGS
 
 

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.apps.conftest import ROOT, error_lines, run_app
+from tests.apps.conftest import ROOT, error_lines, run_app, run_in_process
 
 FAST = ["--hidden_units=32,32", "--batch_size=20", "--verbose=2"]
 
@@ -74,29 +75,90 @@ def test_killed_run_resumes_where_it_stopped(tiny_mnist, tmp_path):
     assert not (model_dir / "backup").exists()
 
 
-@pytest.mark.tensorflow_only
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--activation=relu6"], "activation"),
-        (["--hidden_units=10,x"], "hidden_units"),
-        (["--noise=1.5"], "noise"),
-        (["--strategy=tpu"], "TPU"),
-        (["--dataset=cifar10", "--data_dir={tmp}"], "cifar10"),
-        (["--dataset=nosuchset"], "nosuchset"),
+        (["--activation=relu6"], "--activation"),
+        (["--hidden_units=10,x"], "--hidden_units must be comma-separated ints"),
+        (["--noise=1.5"], "--noise must be a number in [0, 1)"),
+        (["--l1=0.1,0.2"], "--l1 must be one value or one per hidden layer (3)"),
+        (["--seed=-1"], "--seed must be an int >= 0"),
+        (["--dataset=nosuchset"], "--dataset must be one of"),
+        (["--model_dir=/proc/no/such/folder"], "--model_dir=/proc/no/such/folder cannot be"),
         (["extra_argument"], "unexpected"),
     ],
 )
 def test_bad_input_prints_one_line_and_exits_2(args, needle, tmp_path):
-    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    started = time.time()
-    run = run_app("apps.image_experiment", *args, f"--model_dir={tmp_path / 'run'}", timeout=120)
+    model_dir = tmp_path / "run"
+    args = [*args] if any("model_dir" in a for a in args) else [*args, f"--model_dir={model_dir}"]
+    run = run_in_process("apps.image_experiment", *args)
     assert run.returncode == 2, (run.stdout[-2000:], run.stderr[-2000:])
     lines = error_lines(run.stderr)
     assert len(lines) == 1, lines
     assert needle in lines[0]
-    assert time.time() - started < 60
+    assert not model_dir.exists()  # nothing created before the flags are right
+
+
+@pytest.mark.tensorflow_only  # tensorflow-datasets and the TPU strategy are TensorFlow's
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--strategy=tpu"], "TPU"),
+        (["--dataset=cifar10", "--data_dir={tmp}"], "cifar10"),
+    ],
+)
+def test_bad_data_or_strategy_prints_one_line_and_exits_2(args, needle, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    run = run_in_process("apps.image_experiment", *args, f"--model_dir={tmp_path / 'run'}")
+    assert run.returncode == 2, (run.stdout[-2000:], run.stderr[-2000:])
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1, lines
+    assert needle in lines[0]
+    assert run.seconds < 60
     assert not (tmp_path / "run" / "result.json").exists()
+
+
+def test_a_model_dir_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("not a folder")
+    run = run_in_process("apps.image_experiment", f"--model_dir={path}")
+    assert run.returncode == 2
+    assert error_lines(run.stderr) == [
+        f"image_experiment.py: error: --model_dir={path} is a file, not a folder"
+    ]
+
+
+def test_a_flag_error_takes_under_2_seconds_and_loads_no_tensorflow(tmp_path):
+    started = time.perf_counter()
+    run = run_app("apps.image_experiment", "--seed=-1", f"--model_dir={tmp_path / 'run'}")
+    seconds = time.perf_counter() - started
+    assert run.returncode == 2 and "--seed must be an int >= 0" in run.stderr
+    assert error_lines(run.stderr) == error_lines(run.stderr)[:1]
+    assert "cuda" not in run.stderr.lower() and "oneDNN" not in run.stderr  # TF never loaded
+    assert seconds < 2.0, seconds
+
+
+def test_help_lists_the_apps_own_flags():
+    run = run_app("apps.image_experiment", "--help")
+    assert run.returncode in (0, 1)  # absl ends --help with status 1
+    for flag in ("--dataset", "--hidden_units", "--l1", "--protocol", "--model_dir", "--verbose"):
+        assert f"  {flag}:" in run.stdout, flag
+
+
+def test_the_installed_command_runs_from_any_folder(tmp_path):
+    command = shutil.which("ksr-image-experiment") or os.path.join(
+        os.path.dirname(sys.executable), "ksr-image-experiment"
+    )
+    if not os.path.exists(command):
+        pytest.skip("the package is not installed (pip install -e .) in this environment")
+    run = subprocess.run(
+        [command, "--seed=-1", f"--model_dir={tmp_path / 'run'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "--seed must be an int >= 0" in run.stderr, run.stderr
 
 
 def test_config_validation_names_the_field():

@@ -15,7 +15,7 @@ from keras_sparse_rect.experiments.sentiment import (
     run_sentiment_experiment,
     table2_markdown,
 )
-from tests.apps.conftest import error_lines, run_app
+from tests.apps.conftest import error_lines, run_app, run_in_process
 from tests.review_data import rotten_tomatoes_csv
 
 APP = "apps.sentiment_experiment"
@@ -63,15 +63,16 @@ def write_star_reviews(path, rows, with_bad_row=False):
     return path
 
 
-@pytest.mark.tensorflow_only  # input handling, the same on every backend (the suite's time)
 def test_bad_row_stops_the_app_with_file_and_line(tmp_path):
     path = write_star_reviews(tmp_path / "r.jsonl", 30, with_bad_row=True)
     flags = [f"--reviews={path}", "--text_column=body", "--rating_column=stars"]
-    result = run_app(APP, *flags, "--models=no_hidden", *SMALL, f"--output_dir={tmp_path}/out")
+    result = run_in_process(
+        APP, *flags, "--models=no_hidden", *SMALL, f"--output_dir={tmp_path}/out"
+    )
     assert result.returncode == 2
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and f"{path}, line 31: empty text" in lines[0]
-    skipped = run_app(
+    skipped = run_in_process(
         APP, *flags, "--skip_bad_rows", "--models=no_hidden", *SMALL, f"--output_dir={tmp_path}/o"
     )
     assert skipped.returncode == 0, skipped.stderr[-2000:]
@@ -79,21 +80,36 @@ def test_bad_row_stops_the_app_with_file_and_line(tmp_path):
     assert json.loads((tmp_path / "o" / "result.json").read_text())["data"]["bad_rows_skipped"] == 1
 
 
-@pytest.mark.tensorflow_only  # flag handling, the same on every backend
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
-        ("--folds=1", "folds"),
-        ("--models=no_hidden,deep", "models"),
+        ("--folds=1", "--folds must be an int >= 2"),
+        ("--models=no_hidden,deep", "--models must be distinct names"),
+        ("--hidden_units=10,20", "--hidden_units must be one int >= 1 or 3 of them"),
+        ("--l1=1e-4,0", "--l1 must have one value or one per layer (3)"),
         ("--rating_scale=5", "describes a --reviews file"),
         ("--reviews=REVIEWS --rating_scale=1", "scale"),
+        (
+            "--reviews=REVIEWS --text_column=body --rating_column=stars --folds=100",
+            "--folds=100 is more than the 10 labeled reviews",
+        ),
+        ("--reviews=DIR", "is a directory"),
+        ("--output_dir=FILE", "is a file, not a folder"),
     ],
 )
 def test_bad_flags_print_one_line_and_exit_2(tmp_path, flag, message):
     reviews = write_star_reviews(tmp_path / "r.jsonl", 10)
-    flags = flag.replace("REVIEWS", str(reviews)).split()
-    result = run_app(APP, *flags, f"--output_dir={tmp_path}/out", timeout=120)
-    assert result.returncode == 2
+    (tmp_path / "a_file").write_text("")
+    flags = (
+        flag.replace("REVIEWS", str(reviews))
+        .replace("DIR", str(tmp_path))
+        .replace("FILE", str(tmp_path / "a_file"))
+        .split()
+    )
+    if not any(f.startswith("--output_dir") for f in flags):
+        flags.append(f"--output_dir={tmp_path}/out")
+    result = run_in_process(APP, *flags)
+    assert result.returncode == 2, result.stderr[-2000:]
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and message in lines[0], lines
 

@@ -90,7 +90,8 @@ def test_same_seed_same_network():
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        ({"hidden_units": ()}, "hidden_units"),
+        ({"hidden_units": "1000"}, "hidden_units"),
+        ({"l1": (1e-3, 0.0)}, "l1"),  # one per hidden layer (3) or one for all
         ({"hidden_units": (10, 0)}, "hidden_units"),
         ({"num_classes": 1}, "num_classes"),
         ({"activation": "sigmoid"}, "activation"),
@@ -117,7 +118,8 @@ def test_compile_for_paper_is_constant_rate_sgd_with_fast_settings():
     assert model.jit_compile is True  # TensorFlow and JAX both compile each step with XLA
     assert resolve_jit_compile(False) is False
     sparse = build_deep_network((16,), 3, hidden_units=(8,), sparse=True)
-    assert resolve_jit_compile("auto", sparse) is False
+    # TensorFlow's sparse ops do not compile with XLA; JAX's BCOO ops do.
+    assert resolve_jit_compile("auto", sparse) is (keras.backend.backend() == "jax")
     assert type(sparse.get_layer("hidden_1_dense")).__name__ == "SparseDense"
     with pytest.raises(ValueError, match="`learning_rate`"):
         compile_for_paper(model, learning_rate=0.0)
@@ -166,3 +168,14 @@ def test_copy_hidden_weights_from_a_model_or_a_list():
         copy_hidden_weights(target, source)
     with pytest.raises(ValueError, match="hidden layer 1: `source` kernel has shape"):
         copy_hidden_weights([(np.zeros((2, 2)), np.zeros(2))], fresh)
+
+
+def test_no_hidden_layer_and_per_layer_l1():
+    """Section 4.2's softmax regression on a bag of words, and Glorot's per-layer L1."""
+    flat = build_deep_network((50,), 5, hidden_units=(), sparse=True)
+    assert [type(layer).__name__ for layer in flat.layers] == ["InputLayer", "SparseDense"]
+    assert flat.hidden_layer_specs == ()
+    model = build_deep_network((50,), 5, hidden_units=(8, 8, 8), l1=(1e-4, 0.0, 0.0))
+    assert [spec.l1 for spec in model.hidden_layer_specs] == [1e-4, 0.0, 0.0]
+    assert model.get_layer("hidden_1").activity_regularizer.l1 == 1e-4
+    assert model.get_layer("hidden_3").activity_regularizer.l1 == 0.0
