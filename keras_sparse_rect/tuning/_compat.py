@@ -29,8 +29,9 @@ Hyperband's reserved hyper-parameters (``tuner/trial_id``, ``tuner/epochs``,
 (:func:`set_max_trials`).
 
 :func:`check` runs every check; it runs when this module is imported and
-raises one ``RuntimeError`` naming the installed KerasTuner version and each
-internal that changed, so that a KerasTuner upgrade fails at once with a clear
+raises one :class:`KerasTunerInternalsError` (a ``RuntimeError``) naming the
+installed KerasTuner version, each internal that changed and what stops
+working, so that a KerasTuner upgrade fails at once with a clear
 message instead of silently writing truncated state or misreading a search.
 ``tests/tuning/test_compat.py`` checks that each check fails as it should.
 """
@@ -267,24 +268,46 @@ def set_max_trials(oracle, max_trials):
 
 # Checks ---------------------------------------------------------------------------
 
-#: Every check: a function returning a list of problems (empty when all is well).
+
+class KerasTunerInternalsError(RuntimeError):
+    """A KerasTuner internal that keras_sparse_rect.tuning needs is missing or changed."""
+
+
+#: Every check (a function returning a list of problems, empty when all is well) and
+#: what stops working when it fails.
 CHECKS = (
-    check_save_json,
-    check_grid_oracle,
-    check_consecutive_failures,
-    check_failed_trial_error,
-    check_hyperband,
+    (
+        check_save_json,
+        "make_tuner and run_search cannot make KerasTuner's state files atomic (a search "
+        "killed mid-write could leave a truncated oracle.json)",
+    ),
+    (check_grid_oracle, "a reloaded grid search cannot resume (keras-team/keras-tuner#1055)"),
+    (
+        check_consecutive_failures,
+        "run_search cannot tell KerasTuner's stop after failed trials from another error",
+    ),
+    (check_failed_trial_error, "a failed trial's error line cannot be read"),
+    (
+        check_hyperband,
+        "Hyperband's continued trials could be pretrained again, or its max_trials ignored",
+    ),
 )
 
 
+def problems():
+    """``[(problem, consequence), ...]`` of every failed check."""
+    return [(problem, consequence) for run, consequence in CHECKS for problem in run()]
+
+
 def check():
-    """Runs :data:`CHECKS`; raises one RuntimeError listing every internal that changed."""
-    problems = [problem for run in CHECKS for problem in run()]
-    if problems:
-        raise RuntimeError(
+    """Runs :data:`CHECKS`; raises one :class:`KerasTunerInternalsError` naming each change."""
+    found = problems()
+    if found:
+        listed = "; ".join(f"{problem} (so {consequence})" for problem, consequence in found)
+        raise KerasTunerInternalsError(
             f"keras_sparse_rect.tuning uses KerasTuner internals checked against keras_tuner "
             f"{CHECKED_VERSION}, and the installed keras_tuner {keras_tuner.__version__} "
-            f"differs: {'; '.join(problems)}. See keras_sparse_rect/tuning/_compat.py."
+            f"differs: {listed}. See keras_sparse_rect/tuning/_compat.py."
         )
 
 

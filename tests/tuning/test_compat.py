@@ -11,7 +11,8 @@ from tests.tuning.helpers import search, small_model
 
 
 def test_every_check_passes_on_the_installed_kerastuner():
-    assert [check() for check in _compat.CHECKS] == [[] for _ in _compat.CHECKS]
+    assert [check() for check, _ in _compat.CHECKS] == [[] for _ in _compat.CHECKS]
+    assert _compat.problems() == []
     _compat.check()
 
 
@@ -20,9 +21,10 @@ def test_a_missing_save_json_fails_with_a_clear_message(monkeypatch):
     assert _compat.check_save_json() == [
         "keras_tuner.src.utils.save_json (oracle.json's and trial.json's writer) is gone"
     ]
-    with pytest.raises(RuntimeError) as error:
+    with pytest.raises(_compat.KerasTunerInternalsError) as error:
         _compat.check()
     message = str(error.value)
+    assert "(so make_tuner and run_search cannot make KerasTuner's state files atomic" in message
     assert f"checked against keras_tuner {_compat.CHECKED_VERSION}" in message
     assert f"the installed keras_tuner {keras_tuner.__version__} differs" in message
     assert "save_json" in message and "keras_sparse_rect/tuning/_compat.py" in message
