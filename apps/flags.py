@@ -22,7 +22,7 @@ import sys
 
 from absl import flags
 
-from keras_sparse_rect.experiments.configs import ImageExperimentConfig, SentimentConfig
+from keras_sparse_rect.experiments.configs import DATASETS, ImageExperimentConfig, SentimentConfig
 
 FLAGS = flags.FLAGS
 
@@ -247,6 +247,13 @@ def config_from_flags(config_class=ImageExperimentConfig, **overrides):
     if output is not None:
         check_output_dir(getattr(config, output), f"--{output}")
     return config
+
+
+def check_dataset(name, flag):
+    """One line and exit 2 unless ``name`` is a data set that ``load_image_dataset`` knows."""
+    if not (name in DATASETS or name.startswith(("idx:", "npz:"))):
+        known = ", ".join([*DATASETS, "idx:DIR", "npz:FILE"])
+        fail(f"{flag} must name data sets among {known}; got {name!r}")
 
 
 def check_output_dir(path, flag):

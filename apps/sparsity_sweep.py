@@ -6,6 +6,7 @@
 Writes ``--model_dir``/sparsity_sweep.csv and sparsity_sweep.png.
 """
 
+import math
 import os
 
 from absl import app, flags
@@ -22,15 +23,16 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     config = app_flags.config_from_flags(pretrain=FLAGS.pretrain)
+    if FLAGS.num_networks < 1:
+        app_flags.fail(
+            f"--num_networks must be an int >= 1; got --num_networks={FLAGS.num_networks}"
+        )
+    if not math.isfinite(FLAGS.max_l1) or FLAGS.max_l1 < 0:
+        app_flags.fail(f"--max_l1 must be a finite number >= 0; got --max_l1={FLAGS.max_l1}")
     from keras_sparse_rect import distribute
     from keras_sparse_rect.experiments import figure3
 
-    try:
-        if FLAGS.max_l1 < 0:
-            raise ValueError(f"`max_l1` must be >= 0; got max_l1={FLAGS.max_l1!r}.")
-        l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1)
-    except ValueError as error:
-        app_flags.fail(error)
+    l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1)
     strategy, data = app_flags.strategy_and_data(config)
     rows = figure3.run_sparsity_sweep(config, data, strategy, l1s, verbose=app_flags.verbosity())
     csv_path = os.path.join(config.model_dir, "sparsity_sweep.csv")

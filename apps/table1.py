@@ -33,6 +33,10 @@ def main(argv):
         app_flags.fail(f"--seeds must be a comma-separated list of ints; got {FLAGS.seeds!r}")
     if not FLAGS.datasets or not seeds:
         app_flags.fail("--datasets and --seeds must each name at least one value")
+    if any(seed < 0 for seed in seeds):
+        app_flags.fail(f"--seeds must be ints >= 0; got --seeds={','.join(FLAGS.seeds)}")
+    for name in FLAGS.datasets:
+        app_flags.check_dataset(name, "--datasets")
     strategy, loaded = app_flags.strategy_and_data(config, FLAGS.datasets)
     from keras_sparse_rect import distribute, results
     from keras_sparse_rect.experiments.table1 import run_table1, table1_json, table1_markdown

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.apps.conftest import run_app
+from tests.apps.conftest import error_lines, run_app, run_in_process
 
 FAST = ["--hidden_units=16", "--batch_size=50", "--epochs=1", "--pretrain_epochs=1", "--verbose=0"]
 
@@ -22,7 +22,9 @@ def test_table1(tiny_mnist, tmp_path):
     assert set(equivalence) == {"rectifier", "tanh", "softplus"}
     assert all(0.0 <= v["p_value"] <= 1.0 for v in equivalence.values())
     # A second start reuses the six finished runs instead of training again.
-    again = run_app("apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST)
+    again = run_in_process(
+        "apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST
+    )
     assert again.returncode == 0
     assert json.loads((tmp_path / "table1.json").read_text())["cells"] == table["cells"]
 
@@ -59,3 +61,21 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
     assert len(labeled) == 2 and labeled[1] == 400
     assert abs(labeled[0] - 200) <= 10  # stratified: half of each class, rounded
     assert (tmp_path / "labeled_fraction.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "app, args, message",
+    [
+        ("apps.sparsity_sweep", ["--max_l1=nan"], "--max_l1 must be a finite number >= 0"),
+        ("apps.sparsity_sweep", ["--num_networks=0"], "--num_networks must be an int >= 1"),
+        ("apps.table1", ["--datasets=mnist,nosuch"], "--datasets must name data sets among"),
+        ("apps.table1", ["--seeds=0,-1"], "--seeds must be ints >= 0"),
+        ("apps.table1", ["--hidden_units=0"], "--hidden_units must be one or more ints >= 1"),
+        ("apps.labeled_fraction", ["--fractions=0.5,2"], "--fractions must be numbers in (0, 1]"),
+    ],
+)
+def test_bad_flags_of_the_grid_apps_print_one_line_and_exit_2(app, args, message, tmp_path):
+    run = run_in_process(app, *args, f"--model_dir={tmp_path / 'run'}")
+    assert run.returncode == 2, run.stderr[-2000:]
+    lines = error_lines(run.stderr)
+    assert len(lines) == 1 and message in lines[0], lines
