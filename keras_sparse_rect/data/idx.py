@@ -77,6 +77,8 @@ def _bytes(n):
     """``n`` bytes, with a rounded size beside it from a megabyte on (``5 bytes``, ...)."""
     if n < 10**6:
         return f"{n} bytes"
+    if n >= 10**18:
+        return f"{n} bytes ({n:.3g})"
     for unit, size in (("PB", 10**15), ("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
         if n >= size:
             return f"{n} bytes ({n / size:.3g} {unit})"

@@ -518,10 +518,10 @@ def _check_images(source, name, images):
         finite = np.isfinite(images)
         if not finite.all():
             first = tuple(int(i) for i in np.unravel_index(np.argmin(finite), images.shape))
+            count = finite.size - np.count_nonzero(finite)
             raise ValueError(
-                f"{source}: {name} holds {finite.size - np.count_nonzero(finite)} NaN or "
-                f"infinite values, the first ({images[first]}) at index {first}; images "
-                "must be finite."
+                f"{source}: {name} holds {count} NaN or infinite value{'s' if count > 1 else ''}"
+                f", the first ({images[first]}) at index {first}; images must be finite."
             )
 
 

@@ -170,7 +170,8 @@ def test_npz_nan_or_inf_pixels_name_the_array_and_the_first_index(tmp_path):
     x_val[1, 3, 3] = -np.inf
     name = _npz(tmp_path / "inf.npz", x_val=x_val, y_val=np.array([0, 1]))
     with pytest.raises(
-        ValueError, match=r"array x_val holds 1 NaN .*\(-inf\) at index \(1, 3, 3\)"
+        ValueError,
+        match=r"array x_val holds 1 NaN or infinite value, .*\(-inf\) at index \(1, 3, 3\)",
     ):
         load_image_dataset(name)
 
