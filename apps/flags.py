@@ -15,6 +15,7 @@ flag, a bad value or an unusable output folder is reported (one line, exit
 status 2) before either is loaded. ``--flagfile`` works as absl makes it.
 """
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -246,7 +247,46 @@ def config_from_flags(config_class=ImageExperimentConfig, **overrides):
     output = _OUTPUT_FIELD.get(config_class)
     if output is not None:
         check_output_dir(getattr(config, output), f"--{output}")
+    import_keras_quietly()
     return config
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Sends what native code writes to file descriptor 2 to /dev/null, for a while."""
+    sys.stderr.flush()
+    try:
+        fd = sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (captured): nothing to hide
+        yield
+        return
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras_quietly():
+    """Imports Keras (and its backend) without TensorFlow's C++ start-up lines.
+
+    TensorFlow prints its oneDNN and CUDA notices through absl's C++ logging
+    before ``TF_CPP_MIN_LOG_LEVEL`` applies; the apps show only their own
+    output. absl's ``--verbosity=1`` (or higher) keeps those lines. A failing
+    import still raises (its traceback is Python's, printed after).
+    """
+    if "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if FLAGS.is_parsed() and FLAGS["verbosity"].value >= 1:
+        import keras  # noqa: F401
+        return
+    with _native_stderr_silenced():
+        import keras  # noqa: F401
 
 
 def check_dataset(name, flag):

@@ -169,3 +169,19 @@ def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="epochs"):
         ImageExperimentConfig(epochs=-1).validate()
     assert os.path.basename(ImageExperimentConfig().model_dir) == "image_experiment"
+
+
+@pytest.mark.tensorflow_only  # TensorFlow's C++ start-up notices
+def test_the_user_sees_only_the_apps_own_line(tmp_path):
+    run = run_app(
+        "apps.image_experiment",
+        "--dataset=cifar10",
+        f"--data_dir={tmp_path}",
+        f"--model_dir={tmp_path / 'run'}",
+        env={"TF_CPP_MIN_LOG_LEVEL": "0"},
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        line for line in run.stderr.strip().splitlines() if "cifar10" in line
+    ]
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
