@@ -15,6 +15,10 @@ by reaching into code that is not its public API:
    ``_ordered_ids`` (a linked list with ``insert``) and ``_populate_next`` (a
    queue) and does not save them. :func:`restore_grid_walk` rebuilds both from
    the reloaded trials, sorted with the oracle's private ``_compare``.
+   A search killed between KerasTuner's write of a new trial's ``trial.json``
+   and of ``oracle.json`` reloads that trial ``RUNNING`` for no tuner, and it
+   never runs; :func:`retry_orphaned_trials` puts it in the oracle's private
+   ``_retry_queue``.
 3. **Errors known by their text.** A search that reaches
    ``max_consecutive_failed_trials`` raises a plain ``RuntimeError``
    ("Number of consecutive failures exceeded the limit ..."), recognised by
@@ -172,6 +176,47 @@ def restore_grid_walk(oracle):
     oracle._populate_next = list(order)
 
 
+# 2b. Trials orphaned by a kill -------------------------------------------------
+
+
+def check_retry_queue():
+    """``Oracle`` keeps ``_retry_queue`` (a list), ``ongoing_trials`` and ``trials``."""
+    try:
+        oracle = keras_tuner.oracles.RandomSearchOracle(
+            objective=keras_tuner.Objective("score", "min"), max_trials=1
+        )
+    except Exception as error:  # any failure means the internals moved
+        return [f"RandomSearchOracle(objective=..., max_trials=1) fails: {error!r}"]
+    problems = []
+    if not isinstance(getattr(oracle, "_retry_queue", None), list):
+        problems.append("Oracle._retry_queue (the trials to run again) is gone")
+    for name in ("ongoing_trials", "trials"):
+        if not isinstance(getattr(oracle, name, None), dict):
+            problems.append(f"Oracle.{name} is no longer a dict")
+    return problems
+
+
+def retry_orphaned_trials(oracle):
+    """Queues again the trials a kill left ``RUNNING`` unknown to the reloaded oracle.
+
+    KerasTuner starts a trial by writing its ``trial.json`` (status ``RUNNING``),
+    then ``oracle.json`` (which lists the running trials). A search killed
+    between the two writes reloads a trial that is running for no tuner: it is
+    never run again and stays ``RUNNING``, one trial fewer than ``max_trials``.
+    Called after the oracle's reload, this sends such trials for retry, as the
+    reload does with the running trials it knows. Returns their ids.
+    """
+    known = set(oracle._retry_queue) | {t.trial_id for t in oracle.ongoing_trials.values()}
+    orphans = sorted(
+        trial_id
+        for trial_id, trial in oracle.trials.items()
+        if trial.status == "RUNNING" and trial_id not in known
+    )
+    # The retry queue is popped from its end: the orphans run in trial order.
+    oracle._retry_queue.extend(reversed(orphans))
+    return orphans
+
+
 # 3. Errors known by their text ----------------------------------------------------
 
 
@@ -282,6 +327,10 @@ CHECKS = (
         "killed mid-write could leave a truncated oracle.json)",
     ),
     (check_grid_oracle, "a reloaded grid search cannot resume (keras-team/keras-tuner#1055)"),
+    (
+        check_retry_queue,
+        "a trial left running by a kill between KerasTuner's two writes is not run again",
+    ),
     (
         check_consecutive_failures,
         "run_search cannot tell KerasTuner's stop after failed trials from another error",

@@ -40,13 +40,21 @@ class _RecordingTuner:
     ``distribution`` is a ``keras.distribution`` scope (JAX) for ``run_search``.
 
     The record goes into the trial's folder (:data:`RAN_BY_FILE`) and
-    ``self.trials_run``; a failed trial is printed at once, in one line.
+    ``self.trials_run``; a failed trial is printed at once, in one line. On a
+    reload, trials that a kill left ``RUNNING`` for no tuner are run again
+    (:func:`_compat.retry_orphaned_trials`).
     """
 
     def __init__(self, *args, distribution=None, **kwargs):
         self.trials_run = []
         self.distribution = distribution  # entered by run_search
         super().__init__(*args, **kwargs)
+
+    def reload(self):
+        """Reloads the search; a trial that a kill left running for no tuner runs again."""
+        super().reload()
+        if search_role() != "worker":
+            _compat.retry_orphaned_trials(self.oracle)
 
     def on_trial_end(self, trial):
         status = "COMPLETED" if trial.status == "COMPLETED" else "FAILED"

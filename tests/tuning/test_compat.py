@@ -142,3 +142,34 @@ def test_restore_grid_walk_orders_the_reloaded_trials():
     _compat.restore_grid_walk(oracle)
     assert oracle._populate_next == ["b", "a"]  # grid order: 0.1, then 0.01
     assert oracle._ordered_ids.next("b") == "a" and oracle._ordered_ids.next("a") is None
+
+
+def test_a_missing_retry_queue_is_reported(monkeypatch):
+    original = keras_tuner.engine.oracle.Oracle.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        del self._retry_queue
+
+    monkeypatch.setattr(keras_tuner.engine.oracle.Oracle, "__init__", init)
+    assert _compat.check_retry_queue() == ["Oracle._retry_queue (the trials to run again) is gone"]
+
+
+def test_orphaned_running_trials_are_queued_in_trial_order():
+    oracle = keras_tuner.oracles.RandomSearchOracle(
+        objective=keras_tuner.Objective("score", "min"), max_trials=5
+    )
+    for trial_id, status in (
+        ("0", "COMPLETED"),
+        ("1", "RUNNING"),
+        ("2", "RUNNING"),
+        ("3", "RUNNING"),
+    ):
+        trial = keras_tuner.engine.trial.Trial(
+            keras_tuner.HyperParameters(), trial_id=trial_id, status=status
+        )
+        oracle.trials[trial_id] = trial
+    oracle._retry_queue.append("3")  # known to the reloaded oracle: queued once only
+    assert _compat.retry_orphaned_trials(oracle) == ["1", "2"]
+    assert oracle._retry_queue == ["3", "2", "1"]  # popped from the end: 1, then 2
+    assert _compat.retry_orphaned_trials(oracle) == []

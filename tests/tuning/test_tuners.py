@@ -3,6 +3,7 @@
 import os
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
@@ -70,6 +71,24 @@ def test_a_stopped_search_resumes_where_it_stopped(digits, tmp_path):
     assert [t["hyperparameters"]["learning_rate"] for t in summary["trials"]] == [0.1, 0.01]
     assert summary["completed"] == 2
     assert checkpoint.stat().st_mtime_ns == stamp
+
+
+def test_a_trial_left_running_by_a_kill_between_two_writes_runs_again(digits, tmp_path):
+    """KerasTuner writes a new trial's trial.json, then oracle.json: a kill in between."""
+    hypermodel = small_model(search_space={"learning_rate": [0.1, 0.01, 0.001], "noise": [0.25]})
+    first = tuning.make_tuner("grid", hypermodel, max_trials=1, directory=tmp_path)
+    search(first, digits)
+    hp = first.oracle.get_space()
+    hp.values = {**first.oracle.trials["0"].hyperparameters.values, "learning_rate": 0.01}
+    orphan = keras_tuner.engine.trial.Trial(hp, trial_id="1", status="RUNNING")
+    (tmp_path / "deep_sparse" / "trial_1").mkdir()
+    orphan.save(str(tmp_path / "deep_sparse" / "trial_1" / "trial.json"))
+
+    again = tuning.make_tuner("grid", hypermodel, max_trials=3, directory=tmp_path)
+    summary = search(again, digits)
+    assert [t["trial_id"] for t in again.trials_run] == ["1", "2"]
+    assert [t["status"] for t in summary["trials"]] == ["COMPLETED"] * 3
+    assert [t["hyperparameters"]["learning_rate"] for t in summary["trials"]] == [0.1, 0.01, 0.001]
 
 
 def test_failing_trials_are_counted_and_the_first_error_shown(digits, tmp_path):
