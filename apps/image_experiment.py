@@ -10,23 +10,36 @@ TensorBoard logs; a run killed at any point resumes when started again with the
 same ``--model_dir``. See keras_sparse_rect.experiments.image.
 """
 
-from absl import app
+from absl import app, flags
 
 from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/image_experiment")
 app_flags.define_single_run_flags()
+flags.DEFINE_boolean(
+    "restart", False, "Delete the run in --model_dir (finished or not) and start afresh."
+)
+FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
     config = app_flags.config_from_flags()
     strategy, data = app_flags.strategy_and_data(config)
-    from keras_sparse_rect.experiments.image import run_image_experiment, summary
+    from keras_sparse_rect.experiments.image import RunConflictError, summary
+    from keras_sparse_rect.experiments.suite import run_or_load
 
-    result = run_image_experiment(
-        config, data=data, strategy=strategy, verbose=app_flags.verbosity()
-    )
+    try:
+        result = run_or_load(
+            config, data, strategy, verbose=app_flags.verbosity(), restart=FLAGS.restart
+        )
+    except RunConflictError as error:
+        app_flags.fail(app_flags.flag_message(error))
+    if result.get("reused"):
+        print(
+            f"{config.model_dir} holds this run, finished: its result is shown "
+            "(--restart trains it again)."
+        )
     print(summary(result))
 
 

@@ -29,11 +29,33 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes the file 0600; results get the usual mode (0666 less the umask).
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_temporary_files(folder, names):
+    """Removes what :func:`atomic_path` leaves of ``names`` in ``folder`` after a kill."""
+    if not os.path.isdir(folder):
+        return []
+    removed = []
+    for entry in os.listdir(folder):
+        if any(entry.startswith(f".{name}.") for name in names):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, entry))
+                removed.append(entry)
+    return removed
 
 
 def write_text_atomic(path, text):

@@ -514,6 +514,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 "steps (a later fit, or restored weights); pretraining is skipped.",
                 stacklevel=2,
             )
+            self._restore_records(pairs)  # a resumed run still reports its pretraining
             self.done = True
             return
         self.autoencoders = [None] * len(pairs)
@@ -867,6 +868,24 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         with open(path + ".tmp", "w") as f:
             json.dump(state, f, indent=1)
         os.replace(path + ".tmp", path)
+
+    def _restore_records(self, pairs):
+        """Loads the history and dead fractions of ``checkpoint_dir``, not the weights."""
+        if self.checkpoint_dir is None:
+            return
+        path = os.path.join(self.checkpoint_dir, _STATE_FILE)
+        try:
+            with open(path) as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            return
+        if state.get("shapes") != [list(d.kernel.shape) for d, _ in pairs]:
+            return
+        self.history.update(state.get("history", {}))
+        self.dead_fractions.update(
+            {int(k): float(v) for k, v in state.get("dead_fractions", {}).items()}
+        )
+        self.collapsed_layers = [int(k) for k in state.get("collapsed_layers", [])]
 
     def _restore(self, pairs):
         """Loads finished layers from ``checkpoint_dir``; returns how many."""

@@ -21,9 +21,11 @@ denoising autoencoders, fine-tunes it with SGD, evaluates it, and writes into
 Every file is written atomically (temporary file, then rename).
 """
 
+import contextlib
 import json
 import math
 import os
+import shutil
 import time
 
 import keras
@@ -76,7 +78,7 @@ def _flat(x):
     return x.reshape(x.shape[0], -1)
 
 
-def run_image_experiment(config, data=None, strategy=None, verbose=1):
+def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=False):
     """Runs one configuration; returns the result dict also written to ``result.json``.
 
     Args:
@@ -87,6 +89,10 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
             ``None``. Under ``multi_worker_mirrored`` create it first, before
             any other TensorFlow call.
         verbose: Keras progress bars (1), one line per epoch (2) or none (0).
+        restart: delete the run already in ``config.model_dir`` (finished or
+            not) and start afresh. Without it, an unfinished run of the same
+            configuration resumes (``epochs`` and ``patience`` may change), and
+            one of another configuration raises :class:`RunConflictError`.
 
     Returns:
         The result dict, plus ``"test_correct"``: a boolean array, whether each
@@ -116,6 +122,10 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         else os.path.join(config.model_dir, "workers", str(distribute.task_index()))
     )
     os.makedirs(model_dir, exist_ok=True)
+    if restart:
+        _remove_run(model_dir)
+    results.remove_temporary_files(model_dir, _RUN_FILES)
+    _claim(model_dir, config)
     keras.utils.set_random_seed(config.seed)
 
     labeled = labeled_subset(data.y_train, config.labeled_fraction, config.seed)
@@ -170,7 +180,11 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         )
     validation = (data.x_val, data.y_val)
     selection = {}
-    callbacks = [keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup"))]
+    # The backup is deleted only once the results are written (below): a kill while
+    # model.keras is saved then resumes with every epoch done.
+    backup_dir = os.path.join(model_dir, "backup")
+    progress = _RunProgress(os.path.join(model_dir, _PROGRESS_FILE), started)
+    callbacks = [keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False), progress]
     if paper:
         if pretraining is not None:
             with strategy.scope(), quiet_retracing():
@@ -221,7 +235,10 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
     dead_logs = dead.compute()
     finished = time.perf_counter()
 
-    history_logs = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    # Every epoch of the run, those of earlier (killed) processes included.
+    history_logs = progress.history() or {
+        k: [float(v) for v in vs] for k, vs in history.history.items()
+    }
     pretraining_summary = None
     if pretraining is not None:
         history_logs = {**pretraining.history, **history_logs}
@@ -241,8 +258,8 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         not np.all(np.isfinite(history.history.get("loss", [0.0])))
         or not np.all(np.isfinite(test_probs))
     )
-    if paper and "val_accuracy" in history.history:
-        selection["best_epoch"] = done + int(np.argmax(history.history["val_accuracy"])) + 1
+    if paper and "val_accuracy" in history_logs:
+        selection["best_epoch"] = done + int(np.argmax(history_logs["val_accuracy"])) + 1
     result = {
         "config": config.to_dict(),
         "dataset": {
@@ -269,7 +286,9 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
             "load": round(loaded - started, 3),
             "train": round(trained - loaded, 3),
             "evaluate": round(finished - trained, 3),
-            "total": round(finished - started, 3),
+            # Wall time of every process of the run (a killed run's included).
+            "total": round(progress.earlier_seconds + finished - started, 3),
+            "processes": progress.processes,
         },
         "replicas": distribute.num_replicas(strategy),
         "environment": results.environment(),
@@ -286,7 +305,108 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1):
         with open(tmp, "wb") as f:
             np.save(f, test_pred.astype("int32"), allow_pickle=False)
     results.write_json_atomic(result["files"]["result"], result)
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(model_dir, _PROGRESS_FILE))
     return {**result, "test_correct": test_correct}
+
+
+#: Files of a run in its ``model_dir`` (``restart`` removes them).
+_RUN_FILES = (
+    "result.json",
+    "model.keras",
+    "test_predictions.npy",
+    "selection.json",
+    "selection_weights.npz",
+    "progress.json",
+    "run_config.json",
+)
+_RUN_FOLDERS = ("backup", "pretraining", "logs")
+_PROGRESS_FILE = "progress.json"
+#: Settings that may change when an unfinished run is started again (it resumes).
+_RESUMABLE_CHANGES = ("epochs", "patience", "strategy", "tpu", "data_dir", "model_dir")
+
+
+def _remove_run(model_dir):
+    for name in _RUN_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(model_dir, name))
+    for name in _RUN_FOLDERS:
+        shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
+
+
+def _claim(model_dir, config):
+    """Records ``config`` in ``model_dir``, or refuses a folder that holds another run's."""
+    path = os.path.join(model_dir, "run_config.json")
+    mine = {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE_CHANGES}
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                theirs = json.load(f)
+        except (OSError, ValueError):
+            theirs = None
+        if isinstance(theirs, dict) and theirs != mine:
+            changed = ", ".join(
+                f"{k} {theirs.get(k)!r} -> {mine.get(k)!r}"
+                for k in sorted(set(theirs) | set(mine))
+                if theirs.get(k) != mine.get(k)
+            )
+            raise RunConflictError(
+                f"`model_dir`={model_dir!r} holds a run of another configuration ({changed}); "
+                "give another `model_dir`, or pass `restart` to delete that run and start "
+                "afresh."
+            )
+    elif any(os.path.exists(os.path.join(model_dir, n)) for n in ("backup", "pretraining")):
+        raise RunConflictError(
+            f"`model_dir`={model_dir!r} holds an unfinished run of unknown configuration; "
+            "give another `model_dir`, or pass `restart` to delete it and start afresh."
+        )
+    results.write_json_atomic(path, mine)
+
+
+class RunConflictError(ValueError):
+    """``model_dir`` holds (part of) a run of another configuration."""
+
+
+class _RunProgress(keras.callbacks.Callback):
+    """Keeps every epoch's logs and the run's wall time in a file, across kills.
+
+    ``BackupAndRestore`` restores the weights and the epoch of a killed run; this
+    keeps what its ``History`` forgets: the logs of the epochs trained by earlier
+    processes, and how long they took.
+    """
+
+    def __init__(self, path, started):
+        super().__init__()
+        self.path = path
+        self.started = started
+        self.epochs = []
+        self.earlier_seconds = 0.0
+        self.processes = 1
+        try:
+            with open(path, encoding="utf-8") as f:
+                saved = json.load(f)
+            self.epochs = list(saved["epochs"])
+            self.earlier_seconds = float(saved["seconds"])
+            self.processes = int(saved["processes"]) + 1
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs = self.epochs[:epoch] + [{k: float(v) for k, v in (logs or {}).items()}]
+        results.write_json_atomic(
+            self.path,
+            {
+                "epochs": self.epochs,
+                "seconds": self.earlier_seconds + time.perf_counter() - self.started,
+                "processes": self.processes,
+            },
+        )
+
+    def history(self):
+        """``{key: [one value per epoch]}`` of every epoch of the run."""
+        keys = sorted({k for logs in self.epochs for k in logs})
+        return {k: [logs.get(k, math.nan) for logs in self.epochs] for k in keys}
 
 
 class _ValidationError(keras.callbacks.Callback):

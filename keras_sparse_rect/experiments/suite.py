@@ -14,23 +14,29 @@ import numpy as np
 from keras_sparse_rect.experiments.image import run_image_experiment
 
 
-def run_or_load(config, data, strategy, verbose=1):
-    """The result of ``config``: loaded when already finished, else trained now."""
+def run_or_load(config, data, strategy, verbose=1, restart=False):
+    """The result of ``config``: loaded when already finished (``"reused": True``), else trained.
+
+    ``restart`` trains afresh even when a finished result is there (see
+    :func:`run_image_experiment`).
+    """
     path = os.path.join(config.model_dir, "result.json")
     predictions = os.path.join(config.model_dir, "test_predictions.npy")
-    if os.path.exists(path) and os.path.exists(predictions):
+    if not restart and os.path.exists(path) and os.path.exists(predictions):
         try:
             with open(path, encoding="utf-8") as f:
                 result = json.load(f)
             if result.get("config") == config.to_dict():
                 predicted = np.load(predictions, allow_pickle=False)
                 correct = predicted == np.asarray(data.y_test).ravel()
-                return {**result, "test_correct": correct}
+                return {**result, "test_correct": correct, "reused": True}
         except (OSError, ValueError):
             pass  # unreadable or stale: train again
-    return run_image_experiment(config, data=data, strategy=strategy, verbose=verbose)
+    return run_image_experiment(
+        config, data=data, strategy=strategy, verbose=verbose, restart=restart
+    )
 
 
 def public(result):
     """``result`` without the in-memory-only entries (for JSON files)."""
-    return {k: v for k, v in result.items() if k != "test_correct"}
+    return {k: v for k, v in result.items() if k not in ("test_correct", "reused")}

@@ -71,8 +71,41 @@ def test_killed_run_resumes_where_it_stopped(tiny_mnist, tmp_path):
     run = run_app("apps.image_experiment", *args[3:])
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads((model_dir / "result.json").read_text())
-    assert len(result["history"]["loss"]) == 6 - done  # only the epochs left
-    assert not (model_dir / "backup").exists()
+    assert len(result["history"]["loss"]) == 6  # the whole run, the killed process's epochs too
+    assert result["timings_s"]["processes"] == 2
+    assert not (model_dir / "backup").exists() and not (model_dir / "progress.json").exists()
+    assert oct((model_dir / "result.json").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+    # Started again, the finished run is recognised, not trained again.
+    again = run_in_process("apps.image_experiment", *args[3:])
+    assert again.returncode == 0 and "holds this run, finished" in again.stdout
+    assert json.loads((model_dir / "result.json").read_text()) == result
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_folder_of_another_run_is_refused_and_restart_starts_afresh(tiny_mnist, tmp_path):
+    model_dir = tmp_path / "run"
+    common = [f"--dataset={tiny_mnist}", f"--model_dir={model_dir}", "--epochs=1", "--verbose=0"]
+    first = run_in_process("apps.image_experiment", *common, "--hidden_units=8,8", "--nopretrain")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (model_dir / ".model.keras.abc123.keras").write_bytes(b"")  # left by a kill during a save
+    other = run_in_process("apps.image_experiment", *common, "--hidden_units=4,4", "--nopretrain")
+    assert other.returncode == 2
+    (line,) = error_lines(other.stderr)
+    assert "holds a run of another configuration (hidden_units [8, 8] -> [4, 4])" in line
+    assert "--restart" in line
+    fresh = run_in_process(
+        "apps.image_experiment", *common, "--hidden_units=4,4", "--nopretrain", "--restart"
+    )
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    result = json.loads((model_dir / "result.json").read_text())
+    assert result["config"]["hidden_units"] == [4, 4]
+    assert not list(model_dir.glob(".*"))  # the temporary file of the killed save is gone
 
 
 @pytest.mark.parametrize(
