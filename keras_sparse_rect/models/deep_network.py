@@ -348,7 +348,8 @@ def resolve_jit_compile(jit_compile="auto", model=None):
     """Turns ``"auto"`` into an explicit XLA choice for this backend.
 
     Keras' own ``"auto"`` turns XLA off on a CPU-only TensorFlow machine
-    (``docs/facts.md``), where it is what makes batch-10 SGD fast. Here
+    (``docs/facts.md``, "jit_compile="auto" on CPU TensorFlow"), where it is what
+    makes batch-10 SGD fast. Here
     ``"auto"`` means: on, except on PyTorch, for sparse inputs on TensorFlow (its
     sparse ops do not compile; JAX's BCOO ops do) and under a ``tf.distribute``
     strategy (as Keras does).
