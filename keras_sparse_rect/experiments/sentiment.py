@@ -29,6 +29,7 @@ each written atomically; the JSON is rewritten after each network, so a long
 run shows its progress.
 """
 
+import json
 import os
 import time
 
@@ -286,6 +287,11 @@ def _run(config, reviews, data_name, verbose, log):
         "environment": results.environment(),
         "complete": False,
     }
+    previous = _previous_run(config.output_dir, result)
+    if previous and previous.get("complete"):
+        log(f"{config.output_dir} holds this run, finished: its result is shown")
+        return previous
+    earlier_seconds = previous.get("seconds", 0.0) if previous else 0.0
     stacks = {}
     for name in config.models:
         title, activation, hidden_layers = MODELS[name]
@@ -294,6 +300,11 @@ def _run(config, reviews, data_name, verbose, log):
         if hidden_layers and config.pretrain:
             deepest = max(MODELS[m][2] for m in config.models if MODELS[m][1] == activation)
             if activation not in stacks:
+                # A stack on disk is this run's only if its result.json is (same config, data).
+                stacks[activation] = (
+                    _load_stack(config.output_dir, activation, deepest) if previous else None
+                )
+            if stacks[activation] is None:
                 reviews_count = pretraining_inputs.shape[0]
                 log(f"pretraining {deepest} {activation} layer(s) on {reviews_count} reviews")
                 stacks[activation] = pretrain_stack(
@@ -304,30 +315,87 @@ def _run(config, reviews, data_name, verbose, log):
                     reviews.scale.num_classes,
                     verbose=verbose,
                 )
+                _save_stack(config.output_dir, activation, *stacks[activation])
             weights, history = stacks[activation]
             pretrained = weights[:hidden_layers]
-        folds = []
+        # Folds finished by an earlier (killed) run of the same configuration are kept.
+        folds = list(((previous or {}).get("models", {}).get(name) or {}).get("folds", []))
+        if folds:
+            log(f"{name}: {len(folds)} of {len(splits)} folds finished before, resuming")
         for fold, (train, test) in enumerate(splits):
+            if fold < len(folds):
+                continue
             folds.append(run_fold(config, name, reviews, train, test, pretrained, fold, verbose))
             log(
                 f"{name} fold {fold + 1}/{len(splits)}: RMSE {folds[-1]['rmse']:.4f}, "
                 f"sparsity {100 * folds[-1]['sparsity']:.1f}%"
             )
-        result["models"][name] = {
-            "title": title,
-            "activation": activation,
-            "hidden_layers": hidden_layers,
-            "pretrained": pretrained is not None,
-            "folds": folds,
-            **_summary_stats(folds),
-            "pretraining_history": _layers_history(history, hidden_layers),
-            "seconds": time.perf_counter() - model_started,
-        }
+            result["models"][name] = _model_entry(
+                name, folds, len(splits), pretrained, history, model_started
+            )
+            result["seconds"] = earlier_seconds + time.perf_counter() - started
+            write_results(result, config.output_dir)
+        result["models"][name] = _model_entry(
+            name, folds, len(splits), pretrained, history, model_started
+        )
         write_results(result, config.output_dir)
-    result["seconds"] = time.perf_counter() - started
+    result["seconds"] = earlier_seconds + time.perf_counter() - started
     result["complete"] = True
     write_results(result, config.output_dir)
     return result
+
+
+def _model_entry(name, folds, num_folds, pretrained, history, model_started):
+    title, activation, hidden_layers = MODELS[name]
+    return {
+        "title": title,
+        "activation": activation,
+        "hidden_layers": hidden_layers,
+        "pretrained": pretrained is not None,
+        "folds": folds,
+        "complete": len(folds) == num_folds,
+        **_summary_stats(folds),
+        "pretraining_history": _layers_history(history, hidden_layers),
+        "seconds": time.perf_counter() - model_started,
+    }
+
+
+def _previous_run(output_dir, result):
+    """The ``result.json`` in ``output_dir`` of the same configuration and data, if any."""
+    try:
+        with open(os.path.join(output_dir, "result.json"), encoding="utf-8") as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if previous.get("config") != result["config"] or previous.get("data") != result["data"]:
+        return None
+    return previous
+
+
+def _stack_path(output_dir, activation):
+    return os.path.join(output_dir, f"pretrained_{activation}.npz")
+
+
+def _save_stack(output_dir, activation, weights, history):
+    """Keeps a pretrained stack, so that a resumed run fine-tunes the same weights."""
+    arrays = {f"kernel_{i}": k for i, (k, _) in enumerate(weights)}
+    arrays.update({f"bias_{i}": b for i, (_, b) in enumerate(weights)})
+    os.makedirs(output_dir, exist_ok=True)
+    with results.atomic_path(_stack_path(output_dir, activation)) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, history=json.dumps(history), layers=len(weights), **arrays)
+
+
+def _load_stack(output_dir, activation, layers):
+    """A stack saved by :func:`_save_stack` with ``layers`` layers, or ``None``."""
+    try:
+        with np.load(_stack_path(output_dir, activation), allow_pickle=False) as arrays:
+            if int(arrays["layers"]) != layers:
+                return None
+            weights = [(arrays[f"kernel_{i}"], arrays[f"bias_{i}"]) for i in range(layers)]
+            return weights, json.loads(str(arrays["history"]))
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 # Results ------------------------------------------------------------------------------------
@@ -360,6 +428,16 @@ def table2_markdown(result):
         )
         + " |",
     ]
+    if not result.get("complete"):
+        done = {n: len(models[n]["folds"]) for n in names}
+        pending = [n for n in MODELS if n in config["models"] and n not in models]
+        lines += [
+            "",
+            "**Unfinished run**: "
+            + ", ".join(f"{models[n]['title']} {done[n]} of {config['folds']} folds" for n in names)
+            + (f"; not started: {', '.join(pending)}" if pending else "")
+            + ". Start the same command again to resume.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -166,3 +166,39 @@ def test_networks_of_table2(name):
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         SentimentConfig(**{field: value}).validate()
+
+
+def test_a_killed_run_resumes_per_network_and_fold(tmp_path, monkeypatch):
+    """A run killed after some folds keeps them; table2.md says it is unfinished."""
+    from keras_sparse_rect.experiments import sentiment
+
+    labeled = write_star_reviews(tmp_path / "labeled.jsonl", 60)
+    reviews = load_reviews(labeled, "body", "stars", 5, num_terms=100)
+    config = SentimentConfig(
+        models=("no_hidden", "rectifier_1"), hidden_units=8, folds=3, epochs=1,
+        pretrain_epochs=1, output_dir=str(tmp_path / "out"), reconstruction_sampling=False,
+    )  # fmt: skip
+    calls = []
+    run_fold = sentiment.run_fold
+
+    def killed_at_the_fifth_fold(*args, **kwargs):
+        calls.append(args[1:2] + args[6:7])  # (network, fold)
+        if len(calls) == 5:
+            raise KeyboardInterrupt("killed")
+        return run_fold(*args, **kwargs)
+
+    monkeypatch.setattr(sentiment, "run_fold", killed_at_the_fifth_fold)
+    with pytest.raises(KeyboardInterrupt):
+        run_sentiment_experiment(config, reviews, data_name="stars", log=None)
+    table = (tmp_path / "out" / "table2.md").read_text()
+    assert "**Unfinished run**" in table and "Rectifier (1-layer) 1 of 3 folds" in table
+    assert (tmp_path / "out" / "pretrained_rectifier.npz").exists()
+
+    calls.clear()
+    result = run_sentiment_experiment(config, reviews, data_name="stars", log=None)
+    assert calls == [("rectifier_1", 1), ("rectifier_1", 2)]  # only the folds left
+    assert result["complete"] and len(result["models"]["rectifier_1"]["folds"]) == 3
+    assert "Unfinished" not in (tmp_path / "out" / "table2.md").read_text()
+    calls.clear()
+    again = run_sentiment_experiment(config, reviews, data_name="stars", log=None)
+    assert calls == [] and again["models"] == result["models"]  # finished: shown, not rerun
