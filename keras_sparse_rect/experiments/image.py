@@ -45,7 +45,11 @@ from keras_sparse_rect.utils import hidden_activation_model, quiet_retracing
 VALIDATION_BATCH_SIZE = 256
 
 
-def monitoring_callbacks(log_dir, x_val, x_train, probe_rows=2000):
+#: Examples on which the per-epoch monitors measure sparsity and dead units.
+PROBE_ROWS = 2000
+
+
+def monitoring_callbacks(log_dir, x_val, x_train, probe_rows=PROBE_ROWS):
     """The callbacks every run of the image experiment trains with, after the backup.
 
     Sparsity on validation digits and dead units on training digits each epoch
@@ -501,6 +505,7 @@ def _select_learning_rate(model, config, train_input, validation, model_dir, ste
 
 def summary(result):
     """A short, human-readable summary of a result dict."""
+    probed = min(PROBE_ROWS, result["dataset"]["labeled"], result["dataset"]["validation"])
     lines = (
         [
             "WARNING: training diverged (NaN loss); lower --learning_rate or "
@@ -548,7 +553,9 @@ def summary(result):
         + ", ".join(f"{n} {100 * v:.1f}%" for n, v in result["sparsity_per_layer"].items())
         + f"  (average {100 * result['sparsity']:.1f}%)",
         "dead units per hidden layer: "
-        + ", ".join(f"{n} {v}" for n, v in result["dead_units_per_layer"].items()),
+        + ", ".join(f"{n} {v}" for n, v in result["dead_units_per_layer"].items())
+        + f"  (never active on all {result['dataset']['labeled']} labeled training examples;"
+        + f" the epoch logs' dead_units count on the first {probed})",
         f"wall time {result['timings_s']['total']:.1f} s "
         f"(training {result['timings_s']['train']:.1f} s)",
         f"results: {result['files']['result']}, model: {result['files']['model']}, "

@@ -39,6 +39,9 @@ def test_end_to_end_writes_everything(tiny_mnist, tmp_path):
     assert np.load(model_dir / "test_predictions.npy").shape == (100,)
     assert any((model_dir / "logs").rglob("*tfevents*"))
     assert "test error" in run.stdout and "sparsity per hidden layer" in run.stdout
+    # One definition of dead units in the summary, the other named beside it.
+    assert "never active on all 400 labeled training examples" in run.stdout
+    assert "the epoch logs' dead_units count on the first 100" in run.stdout
     assert not list(model_dir.glob(".*"))  # no temporary files left behind
 
 
