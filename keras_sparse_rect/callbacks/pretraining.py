@@ -216,7 +216,7 @@ def _check_width(unlabeled, model):
 
 
 class PretrainingCollapseError(RuntimeError):
-    """A pretrained layer lost most of its units (``on_collapse="raise"``), or all, or diverged."""
+    """A pretrained layer diverged, or lost most of its units with ``on_collapse="raise"``."""
 
 
 # The callback -------------------------------------------------------------------
@@ -283,9 +283,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
     whose reconstruction cost became NaN, is listed in ``self.collapsed_layers``
     and, with ``on_collapse="warn"`` (default), named in one warning line;
     ``"raise"`` stops with :class:`PretrainingCollapseError` instead. A layer
-    that diverged or lost every unit stops pretraining (the error) unless
-    ``on_collapse="ignore"``: fine-tuning it could only fail, and blame its own
-    learning rate.
+    that diverged stops pretraining (the error) unless ``on_collapse="ignore"``:
+    fine-tuning NaN weights could only fail, and blame its own learning rate.
 
     **Once only.** Pretraining runs at the first ``fit`` only: not again on a
     later ``fit`` call, and not when the network's optimizer has already taken
@@ -787,10 +786,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                 f"pretraining (threshold {100 * self.collapse_threshold:g}%); try a lower "
                 f"pretraining learning_rate (it was {learning_rate:g}) or a smaller l1."
             )
-        # A diverged or wholly dead layer would hand NaN or zeros to fine-tuning, which
-        # would then be blamed: it stops here unless the collapse is to be ignored.
-        fatal = diverged or dead >= 1.0
-        if self.on_collapse == "raise" or (fatal and self.on_collapse == "warn"):
+        # A diverged layer would hand NaN to fine-tuning, whose learning rate would then
+        # be blamed: it stops here unless the collapse is to be ignored.
+        if self.on_collapse == "raise" or (diverged and self.on_collapse == "warn"):
             raise PretrainingCollapseError(message)
         if self.on_collapse == "warn":
             warnings.warn(message, stacklevel=3)
