@@ -284,6 +284,7 @@ def import_keras_quietly():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if FLAGS.is_parsed() and FLAGS["verbosity"].value >= 1:
         import keras  # noqa: F401
+
         return
     with _native_stderr_silenced():
         import keras  # noqa: F401

@@ -72,4 +72,3 @@ def make_noise(noise, seed=None, kind="masking", name="corruption"):
         "`noise` must be None, a rate in [0, 1), a noise layer (e.g. MaskingNoise, "
         f"SaltAndPepperNoise, BinaryFlipNoise) or its config; got noise={noise!r}."
     )
-
