@@ -10,6 +10,7 @@ from tests.apps.conftest import error_lines, run_app, run_in_process
 FAST = ["--hidden_units=16", "--batch_size=50", "--epochs=1", "--pretrain_epochs=1", "--verbose=0"]
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_table1(tiny_mnist, tmp_path):
     run = run_app("apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST)
@@ -29,6 +30,7 @@ def test_table1(tiny_mnist, tmp_path):
     assert json.loads((tmp_path / "table1.json").read_text())["cells"] == table["cells"]
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_sparsity_sweep(tiny_mnist, tmp_path):
     run = run_app(
@@ -45,6 +47,7 @@ def test_sparsity_sweep(tiny_mnist, tmp_path):
     assert (tmp_path / "sparsity_sweep.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_labeled_fraction(tiny_mnist, tmp_path):
     run = run_app(

@@ -14,6 +14,7 @@ from tests.apps.conftest import ROOT, error_lines, run_app, run_in_process
 FAST = ["--hidden_units=32,32", "--batch_size=20", "--verbose=2"]
 
 
+@pytest.mark.slow
 def test_end_to_end_writes_everything(tiny_mnist, tmp_path):
     model_dir = tmp_path / "run"
     run = run_app(
@@ -45,6 +46,7 @@ def test_end_to_end_writes_everything(tiny_mnist, tmp_path):
     assert not list(model_dir.glob(".*"))  # no temporary files left behind
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_killed_run_resumes_where_it_stopped(tiny_mnist, tmp_path):
     model_dir = tmp_path / "run"
@@ -91,6 +93,7 @@ def _umask():
     return mask
 
 
+@pytest.mark.slow
 def test_a_folder_of_another_run_is_refused_and_restart_starts_afresh(tiny_mnist, tmp_path):
     model_dir = tmp_path / "run"
     common = [f"--dataset={tiny_mnist}", f"--model_dir={model_dir}", "--epochs=1", "--verbose=0"]
@@ -207,6 +210,7 @@ def test_config_validation_names_the_field():
     assert os.path.basename(ImageExperimentConfig().model_dir) == "image_experiment"
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only  # TensorFlow's C++ start-up notices
 def test_the_user_sees_only_the_apps_own_line(tmp_path):
     run = run_app(

@@ -22,6 +22,7 @@ APP = "apps.sentiment_experiment"
 SMALL = ["--num_terms=300", "--hidden_units=16", "--folds=2", "--epochs=1", "--pretrain_epochs=1"]
 
 
+@pytest.mark.slow
 def test_app_runs_end_to_end_on_the_default_data(tmp_path):
     rotten_tomatoes_csv()  # the cached default corpus (skips if it cannot be fetched)
     started = time.perf_counter()
@@ -168,6 +169,7 @@ def test_config_errors_name_the_field(field, value):
         SentimentConfig(**{field: value}).validate()
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_per_network_and_fold(tmp_path, monkeypatch):
     """A run killed after some folds keeps them; table2.md says it is unfinished."""
     from keras_sparse_rect.experiments import sentiment

@@ -16,9 +16,13 @@ import numpy as np
 import pytest
 
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining, SparsityMonitor
-from keras_sparse_rect.callbacks.pretraining import _hidden_layers
 from keras_sparse_rect.layers import SaltAndPepperNoise
-from keras_sparse_rect.models import DenoisingAutoencoder, build_deep_network, compile_for_paper
+from keras_sparse_rect.models import (
+    DenoisingAutoencoder,
+    build_deep_network,
+    compile_for_paper,
+    hidden_weights,
+)
 from tests.helpers import save_and_reload, to_numpy
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
@@ -32,21 +36,6 @@ def digits():
     x, y = mnist_data()
     order = np.random.default_rng(0).permutation(len(x))
     return (x[order] / 255.0).astype("float32"), y[order].astype("int32")
-
-
-def hidden_weights(model):
-    """Kernel, bias and sign pattern (if any) of every hidden layer, as numpy."""
-    weights = []
-    for dense, activation in _hidden_layers(model):
-        signs = getattr(activation, "signs", None)
-        weights.append(
-            (
-                to_numpy(dense.kernel),
-                to_numpy(dense.bias),
-                None if signs is None else to_numpy(signs),
-            )
-        )
-    return weights
 
 
 class WeightsAtFirstEpoch(keras.callbacks.Callback):
@@ -84,6 +73,7 @@ def rectifier_run():
     return model, pretraining, start, history
 
 
+@pytest.mark.slow
 def test_pretraining_lowers_each_layers_reconstruction_error(rectifier_run):
     _, pretraining, _, history = rectifier_run
     for layer in (1, 2, 3):
@@ -185,6 +175,7 @@ def test_backup_and_restore_resumes_fine_tuning_without_pretraining_again(tmp_pa
 # Other neuron types and strategies ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ["tanh", "softplus"])
 def test_tanh_and_softplus_networks_train_through_the_same_code(activation):
     x, y = digits()
@@ -448,6 +439,7 @@ MIRRORED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_pretraining_under_mirrored_strategy():
     run = subprocess.run(
@@ -482,6 +474,7 @@ def test_reconstruction_errors_reach_tensorboard(tmp_path):
         assert sorted(tags[f"pretrain/layer_{layer}/loss"]) == [0, 1]
 
 
+@pytest.mark.slow
 def test_readme_pretraining_example_runs():
     section = README.read_text().split("## Pretraining: stacked denoising autoencoders")[1]
     section = section.split("\n## ")[0]
@@ -546,6 +539,7 @@ def test_collapse_and_selection_arguments_are_validated(kwargs, needle):
         GreedyLayerwisePretraining(x[:10], **kwargs)
 
 
+@pytest.mark.slow
 def test_select_learning_rate_picks_the_lowest_held_out_reconstruction_per_layer():
     x, _ = digits()
     candidates = (1.0, 0.01, 1e-6)
