@@ -33,6 +33,7 @@ from keras_sparse_rect.models.deep_network import (
     _hidden_pairs,
     compile_for_paper,
     hidden_layer_specs,
+    steps_per_execution_for,
 )
 from keras_sparse_rect.models.denoising_autoencoder import RECONSTRUCTIONS, DenoisingAutoencoder
 from keras_sparse_rect.models.sparse_autoencoder import SparseInputDenoisingAutoencoder
@@ -590,7 +591,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
                         learning_rate,
                         loss=None,
                         metrics=None,
-                        steps_per_execution=self.steps_per_execution,
+                        steps_per_execution=steps_per_execution_for(
+                            cache.rows, setting["batch_size"], self.steps_per_execution
+                        ),
                         jit_compile=self.jit_compile,
                     )
                     return dae
@@ -709,7 +712,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             dae.compile(
                 optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
                 jit_compile=jit,
-                steps_per_execution=self.steps_per_execution,
+                steps_per_execution=steps_per_execution_for(
+                    int(self.unlabeled.shape[0]), setting["batch_size"], self.steps_per_execution
+                ),
             )
             return dae
 

@@ -107,6 +107,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
         PAPER_LEARNING_RATES,
         build_deep_network,
         compile_for_paper,
+        steps_per_execution_for,
     )
 
     config.validate()
@@ -151,7 +152,12 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
     # Keras' multi-step loop (steps_per_execution > 1) fails under
     # MultiWorkerMirroredStrategy ("You must feed a value for placeholder tensor").
     multi_worker = config.strategy == "multi_worker_mirrored"
-    steps = {"steps_per_execution": 1} if multi_worker else {}
+    # Else a divisor of the epoch's steps, so that the progress bar ends at its total.
+    steps = {
+        "steps_per_execution": 1
+        if multi_worker
+        else steps_per_execution_for(x_train.shape[0], config.batch_size)
+    }
     with strategy.scope():
         model = build_deep_network(
             data.input_shape,

@@ -18,6 +18,7 @@ from keras_sparse_rect.models.deep_network import (
     hidden_layer_specs,
     hidden_weights,
     resolve_jit_compile,
+    steps_per_execution_for,
 )
 from keras_sparse_rect.models.denoising_autoencoder import (
     RECONSTRUCTIONS,
@@ -39,4 +40,5 @@ __all__ = [
     "hidden_layer_specs",
     "hidden_weights",
     "resolve_jit_compile",
+    "steps_per_execution_for",
 ]

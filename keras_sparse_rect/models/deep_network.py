@@ -1,6 +1,7 @@
 """The deep classifier of section 4 and the paper's SGD training setup."""
 
 import dataclasses
+import math
 import numbers
 import warnings
 
@@ -342,6 +343,24 @@ def _hidden_pairs(model):
         if dense_name not in names or activation_name not in names:
             return pairs
         pairs.append((model.get_layer(dense_name), model.get_layer(activation_name)))
+
+
+def steps_per_execution_for(rows, batch_size, most=STEPS_PER_EXECUTION):
+    """The largest divisor of an epoch's steps up to ``most`` (unless it is tiny).
+
+    Keras' progress bar advances by ``steps_per_execution`` per call, so an
+    epoch whose last call runs fewer steps counts past its end (``400/350``).
+    A divisor below a quarter of ``most`` (an epoch of a prime number of steps)
+    would cost speed, so ``most`` is kept then.
+
+    Example:
+
+    >>> steps_per_execution_for(3500, 10)  # 350 steps: 5 calls of 70
+    70
+    """
+    steps = max(1, math.ceil(rows / batch_size))
+    best = max(d for d in range(1, min(most, steps) + 1) if steps % d == 0)
+    return best if best >= min(most, steps) // 4 else most
 
 
 def resolve_jit_compile(jit_compile="auto", model=None):

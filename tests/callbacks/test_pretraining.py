@@ -655,3 +655,18 @@ def test_a_diverged_layer_stops_pretraining_naming_the_pretraining_rate():
     ):
         model.fit(x[:20], y[:20], batch_size=10, verbose=0, callbacks=[pretraining])
     assert pretraining.collapsed_layers == [1]
+
+
+def test_the_pretraining_progress_bar_never_counts_past_its_end(capsys):
+    """350 steps per epoch, 100 per call into the backend: the bar ends at 350/350."""
+    x, _ = digits()
+    pretraining = GreedyLayerwisePretraining(x[:350], epochs=1, batch_size=1, verbose=1, seed=0)
+    pretraining.pretrain(small_network(units=(8,)))
+    counts = [
+        (int(done), int(total))
+        for done, total in re.findall(
+            r"(\d+)/(\d+) ", re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+        )
+    ]
+    assert (350, 350) in counts
+    assert all(done <= total for done, total in counts), counts

@@ -179,3 +179,12 @@ def test_no_hidden_layer_and_per_layer_l1():
     assert [spec.l1 for spec in model.hidden_layer_specs] == [1e-4, 0.0, 0.0]
     assert model.get_layer("hidden_1").activity_regularizer.l1 == 1e-4
     assert model.get_layer("hidden_3").activity_regularizer.l1 == 0.0
+
+
+def test_steps_per_execution_divides_the_epoch():
+    from keras_sparse_rect.models import steps_per_execution_for
+
+    assert steps_per_execution_for(3500, 10) == 70  # 350 steps
+    assert steps_per_execution_for(50_000, 10) == 100
+    assert steps_per_execution_for(35, 10) == 4
+    assert steps_per_execution_for(50_030, 10) == 100  # 5,003 steps, a prime: speed kept
