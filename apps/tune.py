@@ -265,6 +265,8 @@ def sentiment_search():
 
 def main(argv):
     del argv
+    app_flags.check_output_dir(FLAGS.directory, "--directory")
+    app_flags.import_keras_quietly()
     import keras
 
     from keras_sparse_rect import tuning

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.apps.conftest import ROOT, error_lines, run_app
+from tests.apps.conftest import ROOT, error_lines, run_app, run_in_process
 
 # Tiny networks and one epoch: a trial takes seconds. Grid order: learning rate 0.1, then 0.01.
 FAST = [
@@ -330,3 +330,14 @@ def test_best_flags_of_a_search_say_which_trial_won_and_how_to_run_it(tmp_path):
     ]
     with pytest.raises(ValueError, match="`experiment`"):
         _tune_flags.best_flags("speech")
+
+
+def test_a_directory_that_is_a_file_is_refused_before_any_work(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("")
+    run = run_in_process("apps.tune", f"--directory={path}")
+    assert run.returncode == 2
+    assert error_lines(run.stderr) == [
+        f"tune.py: error: --directory={path} is a file, not a folder"
+    ]
+    assert run.seconds < 5
