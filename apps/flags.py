@@ -332,6 +332,17 @@ def strategy_and_data(config, datasets=None):
         fail(flag_message(error))
 
 
+@contextlib.contextmanager
+def run_conflicts_fail():
+    """A run folder of another configuration (``RunConflictError``): one line, exit 2."""
+    from keras_sparse_rect.experiments.image import RunConflictError
+
+    try:
+        yield
+    except RunConflictError as error:
+        fail(flag_message(error))
+
+
 def verbosity():
     return int(FLAGS.verbose)
 

@@ -32,7 +32,10 @@ def main(argv):
     from keras_sparse_rect import distribute
     from keras_sparse_rect.experiments import figure3
 
-    rows = figure3.run_labeled_fraction(config, data, strategy, fractions, app_flags.verbosity())
+    with app_flags.run_conflicts_fail():
+        rows = figure3.run_labeled_fraction(
+            config, data, strategy, fractions, app_flags.verbosity()
+        )
     csv_path = os.path.join(config.model_dir, "labeled_fraction.csv")
     png_path = os.path.join(config.model_dir, "labeled_fraction.png")
     if distribute.is_chief():

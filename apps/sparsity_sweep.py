@@ -34,7 +34,10 @@ def main(argv):
 
     l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1)
     strategy, data = app_flags.strategy_and_data(config)
-    rows = figure3.run_sparsity_sweep(config, data, strategy, l1s, verbose=app_flags.verbosity())
+    with app_flags.run_conflicts_fail():
+        rows = figure3.run_sparsity_sweep(
+            config, data, strategy, l1s, verbose=app_flags.verbosity()
+        )
     csv_path = os.path.join(config.model_dir, "sparsity_sweep.csv")
     png_path = os.path.join(config.model_dir, "sparsity_sweep.png")
     if distribute.is_chief():

@@ -41,15 +41,17 @@ def main(argv):
     from keras_sparse_rect import distribute, results
     from keras_sparse_rect.experiments.table1 import run_table1, table1_json, table1_markdown
 
-    table = run_table1(
-        config,
-        FLAGS.datasets,
-        seeds,
-        loaded.__getitem__,
-        strategy,
-        verbose=app_flags.verbosity(),
-        hidden_units=config.hidden_units if FLAGS["hidden_units"].present else None,
-    )
+    with app_flags.run_conflicts_fail():
+        table = run_table1(
+            config,
+            FLAGS.datasets,
+            seeds,
+            loaded.__getitem__,
+            strategy,
+            verbose=app_flags.verbosity(),
+            hidden_units=config.hidden_units if FLAGS["hidden_units"].present else None,
+        )
+
     markdown = table1_markdown(table)
     if distribute.is_chief():
         results.write_text_atomic(os.path.join(config.model_dir, "table1.md"), markdown)
