@@ -43,11 +43,16 @@ def _forget_apps():
     """Removes the apps' flags and modules, so that the next app defines its own afresh."""
     from absl import flags
 
-    for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
-        if module == "apps" or module.startswith("apps."):
-            for flag in module_flags:
-                if flag.name in flags.FLAGS:
-                    delattr(flags.FLAGS, flag.name)
+    # The names first: deleting a flag edits the very lists being walked.
+    names = {
+        flag.name
+        for module, module_flags in list(flags.FLAGS.flags_by_module_dict().items())
+        if module == "apps" or module.startswith("apps.") or module == "__main__"
+        for flag in list(module_flags)
+    }
+    for name in names:
+        if name in flags.FLAGS:
+            delattr(flags.FLAGS, name)
     for name in [m for m in sys.modules if m == "apps" or m.startswith("apps.")]:
         del sys.modules[name]
 
