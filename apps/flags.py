@@ -334,13 +334,18 @@ def strategy_and_data(config, datasets=None):
 
 @contextlib.contextmanager
 def run_conflicts_fail():
-    """A run folder of another configuration (``RunConflictError``): one line, exit 2."""
+    """One line and exit 2 for a run folder of another configuration (``RunConflictError``)
+    and for pretraining that diverged (``PretrainingCollapseError``, naming its rate)."""
+    from keras_sparse_rect.callbacks import PretrainingCollapseError
     from keras_sparse_rect.experiments.image import RunConflictError
 
     try:
         yield
     except RunConflictError as error:
         fail(flag_message(error))
+    except PretrainingCollapseError as error:
+        # The callback's learning_rate is the app's --pretrain_learning_rate, not --learning_rate.
+        fail(str(error).replace("pretraining learning_rate=", "--pretrain_learning_rate="))
 
 
 def verbosity():

@@ -26,15 +26,13 @@ def main(argv):
     del argv
     config = app_flags.config_from_flags()
     strategy, data = app_flags.strategy_and_data(config)
-    from keras_sparse_rect.experiments.image import RunConflictError, summary
+    from keras_sparse_rect.experiments.image import summary
     from keras_sparse_rect.experiments.suite import run_or_load
 
-    try:
+    with app_flags.run_conflicts_fail():
         result = run_or_load(
             config, data, strategy, verbose=app_flags.verbosity(), restart=FLAGS.restart
         )
-    except RunConflictError as error:
-        app_flags.fail(app_flags.flag_message(error))
     if result.get("reused"):
         print(
             f"{config.model_dir} holds this run, finished: its result is shown "

@@ -227,3 +227,20 @@ def test_the_user_sees_only_the_apps_own_line(tmp_path):
         line for line in run.stderr.strip().splitlines() if "cifar10" in line
     ]
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_diverged_pretraining_stops_in_one_line_naming_the_pretraining_rate(tiny_mnist, tmp_path):
+    run = run_in_process(
+        "apps.image_experiment",
+        f"--dataset={tiny_mnist}",
+        f"--model_dir={tmp_path / 'run'}",
+        "--hidden_units=16,16",
+        "--pretrain_learning_rate=1e30",
+        "--epochs=1",
+        "--verbose=0",
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    (line,) = [ln for ln in error_lines(run.stderr) if "error:" in ln]
+    assert "diverged" in line and "--pretrain_learning_rate=1e+30" in line, line
+    assert " --learning_rate" not in line
+    assert not (tmp_path / "run" / "result.json").exists()  # fine-tuning never started
