@@ -44,8 +44,11 @@ def test_end_to_end_writes_everything(tiny_mnist, tmp_path):
     assert "never active on all 400 labeled training examples" in run.stdout
     assert "the epoch logs' dead_units count on the first 100" in run.stdout
     assert not list(model_dir.glob(".*"))  # no temporary files left behind
-    # Only the app's own output: no TensorFlow start-up notices, no retracing warnings.
-    assert "retracing" not in run.stderr and "oneDNN" not in run.stderr, run.stderr[-2000:]
+    # Only the app's own output: no retracing warnings, and on TensorFlow no start-up
+    # notices (on JAX, TensorFlow loads later, for tensorflow-datasets and TensorBoard).
+    assert "retracing" not in run.stderr, run.stderr[-2000:]
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        assert "oneDNN" not in run.stderr, run.stderr[-2000:]
 
 
 @pytest.mark.slow
