@@ -238,14 +238,13 @@ class ImageExperimentConfig:
         return _to_dict(self)
 
 
-def _check_triple(name, values, check):
+def _check_count(name, values, check, count=3, what="value or one per layer"):
+    """``count`` checked values from one (repeated) or ``count`` of them."""
     values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
     if len(values) == 1:
-        values = values * 3
-    if len(values) != 3:
-        raise ValueError(
-            f"`{name}` must have one value or one per layer (3); got {name}={list(values)!r}."
-        )
+        values = values * count
+    if len(values) != count:
+        raise ValueError(f"`{name}` must have one {what} ({count}); got {name}={list(values)!r}.")
     return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
@@ -309,28 +308,16 @@ class SentimentConfig:
         check_int("epochs", self.epochs, 1)
         check_positive("learning_rate", self.learning_rate)
         check_int("batch_size", self.batch_size, 1)
-        self.l1 = _check_triple("l1", self.l1, check_non_negative)
+        self.l1 = _check_count("l1", self.l1, check_non_negative)
         _check_bool("pretrain", self.pretrain)
         check_int("pretrain_epochs", self.pretrain_epochs, 0)
-        self.pretrain_learning_rates = _check_triple(
+        self.pretrain_learning_rates = _check_count(
             "pretrain_learning_rates", self.pretrain_learning_rates, check_positive
         )
         check_rate("pepper_rate", self.pepper_rate, allow_one=True)
         check_rate("salt_rate", self.salt_rate)
-        masking = (
-            tuple(self.masking_noise)
-            if isinstance(self.masking_noise, (list, tuple))
-            else (self.masking_noise,)
-        )
-        if len(masking) == 1:
-            masking = masking * 2
-        if len(masking) != 2:
-            raise ValueError(
-                "`masking_noise` must have one rate or one per upper layer (2); got "
-                f"masking_noise={list(masking)!r}."
-            )
-        self.masking_noise = tuple(
-            check_rate(f"masking_noise[{i}]", v) for i, v in enumerate(masking)
+        self.masking_noise = _check_count(
+            "masking_noise", self.masking_noise, check_rate, 2, "rate or one per upper layer"
         )
         _check_bool("reconstruction_sampling", self.reconstruction_sampling)
         check_int("sampled_zeros", self.sampled_zeros, 1)
