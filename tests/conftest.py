@@ -30,7 +30,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_keras_session():
     """Each test starts with fresh Keras names and a fixed global seed."""
-    keras.backend.clear_session()
+    # Without a full garbage collection (free_memory=True), which with TensorFlow
+    # and JAX loaded costs ~0.45 s per test: a quarter of the suite's time.
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(1234)
     yield
 

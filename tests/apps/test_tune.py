@@ -27,6 +27,7 @@ def read_json(path):
         return json.load(f)
 
 
+@pytest.mark.tensorflow_only  # the search itself runs on JAX in tests/tuning/test_tuners.py
 def test_search_writes_a_flagfile_that_the_image_app_runs(tiny_mnist, tmp_path):
     run = run_app(
         "apps.tune",
@@ -133,7 +134,7 @@ def test_sentiment_search_writes_a_flagfile_that_the_sentiment_app_runs(tmp_path
 def test_bad_sentiment_search_flags_print_one_line_and_exit_2(tmp_path, args, needle):
     reviews = tmp_path / "r.csv"
     reviews.write_text("text,rating\ngood food,5\nawful,1\n")
-    run = run_app(
+    run = run_in_process(
         "apps.tune", "--experiment=sentiment", f"--reviews={reviews}", f"--directory={tmp_path}",
         "--tune=hidden_layers", *args,
     )  # fmt: skip
@@ -144,7 +145,7 @@ def test_bad_sentiment_search_flags_print_one_line_and_exit_2(tmp_path, args, ne
 
 @pytest.mark.tensorflow_only
 def test_review_flags_are_refused_in_an_image_search(tmp_path):
-    run = run_app("apps.tune", "--reviews=r.csv", "--folds=3", f"--directory={tmp_path}")
+    run = run_in_process("apps.tune", "--reviews=r.csv", "--folds=3", f"--directory={tmp_path}")
     assert run.returncode == 2
     assert error_lines(run.stderr) == [
         "tune.py: error: --reviews, --folds do not apply to --experiment=image"
@@ -230,7 +231,7 @@ def test_a_search_whose_trials_all_fail_exits_with_status_1(tiny_mnist, tmp_path
     ],
 )
 def test_bad_input_prints_one_line_and_exits_2(tiny_mnist, tmp_path, args, needle):
-    run = run_app("apps.tune", f"--dataset={tiny_mnist}", f"--directory={tmp_path}", *args)
+    run = run_in_process("apps.tune", f"--dataset={tiny_mnist}", f"--directory={tmp_path}", *args)
     assert run.returncode == 2, run.stderr[-3000:]
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and needle in lines[0], lines
