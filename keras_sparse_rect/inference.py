@@ -41,6 +41,8 @@ Example:
 
 import math
 import numbers
+import statistics
+import time
 
 import keras
 import numpy as np
@@ -665,9 +667,6 @@ def choose_by_timing(model, examples, batch_sizes=(1,), *, margin=1.1, repeats=5
     >>> timings = choose_by_timing(sparse_model, x_val[:256], batch_sizes=(1, 10))  # doctest: +SKIP
     >>> forward = compile_forward(sparse_model)  # doctest: +SKIP
     """
-    import statistics
-    import time
-
     layer = _stack_layer(model)
     batch_sizes = _check_ints("batch_sizes", batch_sizes, minimum=1, min_length=1)
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin >= 1:
@@ -691,9 +690,8 @@ def choose_by_timing(model, examples, batch_sizes=(1,), *, margin=1.1, repeats=5
     capacities = [list(row) for row in layer.capacities]
     report = {}
     for batch_size in batch_sizes:
-        index = int(np.searchsorted(layer.batch_sizes, batch_size))
-        if index >= len(layer.batch_sizes) or all(c is None for c in layer.plan(batch_size)):
-            continue  # already dense: nothing to decide
+        if all(c is None for c in layer.plan(batch_size)):
+            continue  # already dense (or past the table): nothing to decide
         batches = [
             ops.convert_to_tensor(x[i : i + batch_size])
             for i in range(0, len(x) - batch_size + 1, batch_size)
@@ -706,8 +704,8 @@ def choose_by_timing(model, examples, batch_sizes=(1,), *, margin=1.1, repeats=5
                 times[mode].append(seconds_per_call(fn, batches))
         sparse, dense = (statistics.median(times[m]) for m in ("sparse", "dense"))
         kept = sparse * margin <= dense
-        if not kept:
-            capacities[index] = list(layer.units[:-1])  # capacity = inputs: the plan is dense
+        if not kept:  # capacity = inputs: the plan is dense at this row of the table
+            capacities[int(np.searchsorted(layer.batch_sizes, batch_size))] = list(layer.units[:-1])
         report[batch_size] = {"sparse": sparse, "dense": dense, "kept": kept}
     layer.capacities = tuple(tuple(row) for row in capacities)
     return report
