@@ -23,7 +23,7 @@ layer's non-zero inputs. On the current Keras backend this script
 6. trains networks with L1 from 0 to 0.001 (Figure 3, left) and prints the batch-1 speed-up
    against their sparsity, as a table and a PNG (``--png``).
 
-    KERAS_BACKEND=jax nice -n 19 python bench/sparse_inference.py
+    KERAS_BACKEND=jax nice -n 19 python bench/sparse_inference.py  # --dispatch=async: JAX's default
     KERAS_BACKEND=tensorflow nice -n 19 python bench/sparse_inference.py
 
 Targets (issue 12): at batch 1, >= 3 x the dense compiled forward at ~80% sparsity; never
@@ -225,11 +225,21 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timing")
     parser.add_argument("--png", default="runs/bench/sparse_inference.png")
+    parser.add_argument(
+        "--dispatch",
+        choices=("sync", "async"),
+        default="sync",
+        help="JAX only: run compiled calls inline (inference.use_synchronous_dispatch, as a "
+        "server would) or with JAX's default asynchronous CPU dispatch",
+    )
     args = parser.parse_args()
+    # Before any array exists: JAX reads the setting when it starts its CPU client.
+    applied = inference.use_synchronous_dispatch(args.dispatch == "sync")
 
     print(
         f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"keras {keras.__version__}, backend {keras.backend.backend()}"
+        + (f", {args.dispatch} dispatch" if applied else "")
     )
     x, y = load_digits()
     x_train, y_train, x_cal, x_eval = x[:4000], y[:4000], x[:1000], x[4000:]

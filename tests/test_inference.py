@@ -213,3 +213,49 @@ def test_choose_by_timing_rejects_bad_arguments(digits, kwargs, needle):
     sparse_model = inference.sparse_inference_model(varied_network(), digits[:200])
     with pytest.raises(ValueError, match=needle):
         inference.choose_by_timing(sparse_model, digits[:40], **kwargs)
+
+
+def test_use_synchronous_dispatch_in_this_process():
+    with pytest.raises(ValueError, match="enabled='yes'"):
+        inference.use_synchronous_dispatch("yes")
+    if keras.backend.backend() != "jax":
+        assert inference.use_synchronous_dispatch() is False  # nothing to set
+        return
+    keras.ops.zeros(1)  # JAX's backends are up: only the setting already in force is accepted
+    import jax
+
+    in_force = not jax.config.read("jax_cpu_enable_async_dispatch")
+    assert inference.use_synchronous_dispatch(in_force) is True
+    with pytest.raises(RuntimeError, match="before JAX creates its first array"):
+        inference.use_synchronous_dispatch(not in_force)
+
+
+SYNC_SCRIPT = """
+import jax, keras, numpy as np
+from keras_sparse_rect import inference
+from keras_sparse_rect.models import build_deep_network
+assert inference.use_synchronous_dispatch() is True
+assert jax.config.read("jax_cpu_enable_async_dispatch") is False
+model = build_deep_network((784,), 10, hidden_units=(64, 64), seed=0)
+x = np.random.default_rng(0).random((20, 784)).astype("float32") * (np.arange(784) % 3 == 0)
+sparse_model = inference.sparse_inference_model(model, x, dense_fraction=1.0)
+assert sparse_model.layers[-1].plan(1)[0] is not None
+forward = inference.compile_forward(sparse_model)
+out = np.concatenate([np.asarray(forward(x[i : i + 1])) for i in range(20)])
+print("max diff", float(np.abs(out - model.predict(x, verbose=0)).max()))
+"""
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX only: a JAX setting")
+def test_use_synchronous_dispatch_in_a_fresh_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", SYNC_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    diff = float(result.stdout.split("max diff")[-1])
+    assert diff < ATOL
