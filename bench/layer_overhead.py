@@ -12,8 +12,9 @@ the same shape on the current Keras backend, and prints the training speed
 
 How it measures, and why: on a small shared machine the speed of one ``fit`` varies
 by +-30% from one second to the next, more than the effect measured. So every
-variant is timed in many short ``fit`` segments (one epoch each, so the monitor's
-end-of-epoch pass is paid once per segment: more often than in an app), the
+variant is timed in many ``fit`` segments of ~6 s (one epoch each, so the monitor's
+end-of-epoch pass, ~40 ms, and ``fit``'s own start-up are paid once per segment: more often
+than in an app, whose epochs are longer; in 1.3-s segments they cost TensorFlow ~10%), the
 variants alternate within a round (in an order rotated every round), and the
 ratio reported is the **median over rounds of the ratio within a round**, with its
 interquartile range. A second plain network ("plain again") is timed the same way:
@@ -122,9 +123,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch_sizes", default="10,128")
     parser.add_argument(
-        "--seconds", type=float, default=2.0, help="rough length of one timed fit segment"
+        "--seconds", type=float, default=6.0, help="rough length of one timed fit segment"
     )
-    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds of segments")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds of segments")
     parser.add_argument(
         "--jit_compile",
         choices=("auto", "true", "false"),

@@ -24,6 +24,7 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
         self.every = every
         self._probe = None
         self._names = None
+        self._metric = None
 
     def _batches(self):
         """Yields lists of per-layer numpy activations, one list per batch."""
@@ -117,11 +118,16 @@ class SparsityMonitor(_HiddenActivationCallback):
 
     def compute(self):
         """Returns the log entries for the model's current weights."""
-        metric = None
+        metric, seen = self._metric, False
         for activations in self._batches():
             if metric is None:
-                metric = ActivationSparsity(layer_names=self._names)
+                # One metric for the callback's life (its variables are made once, not every
+                # epoch), reset before each pass.
+                metric = self._metric = ActivationSparsity(layer_names=self._names)
+            if not seen:
+                metric.reset_state()
+                seen = True
             metric.update_state(activations)
-        if metric is None:
+        if not seen:
             raise ValueError("SparsityMonitor got an empty `data`.")
         return {key: float(value) for key, value in metric.result().items()}

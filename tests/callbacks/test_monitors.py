@@ -45,3 +45,13 @@ def test_every_and_argument_checks():
         DeadUnitMonitor(X, batch_size=0)
     with pytest.raises(ValueError, match="every"):
         SparsityMonitor(X, every=0)
+
+
+def test_sparsity_is_each_passes_own_not_accumulated():
+    model = _model()
+    monitor = SparsityMonitor(X, batch_size=7)
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.compute()["sparsity/h1"] == pytest.approx(0.0)  # ones kernel, positive X
+    model.get_layer("h1").bias.assign(np.full(3, -1e3, "float32"))  # now every unit is off
+    second = monitor.compute()
+    assert second["sparsity/h1"] == 1.0 and second["sparsity/h2"] == 1.0
