@@ -801,8 +801,8 @@ def use_synchronous_dispatch(enabled=True):
     cost as much as the computation. On 2 CPU cores it measured, per batch-1 call of the
     3 x 1000 network: gathered forward 184 -> 81 us, dense 281 -> 167 us (README, "Sparse
     inference"). A serving process calls this once, **before JAX creates any array** (JAX
-    reads the setting when it starts its CPU client); training loses nothing it needs, but
-    ``fit`` no longer overlaps Python with computation, so leave it off in training jobs.
+    reads the setting when it starts its CPU client). Training still works with it, but
+    ``fit`` then no longer overlaps Python with computation, so leave it off in training jobs.
 
     Args:
         enabled: True for inline (synchronous) execution, False for JAX's default.
