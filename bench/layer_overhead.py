@@ -75,16 +75,20 @@ def fit_speed(model, x, y, batch_size, callbacks):
     return x.shape[0] / (time.perf_counter() - start)
 
 
-def _fit_named(models, x, y, batch_size, callbacks, name):
-    return fit_speed(models[name], x, y, batch_size, callbacks[name])
-
-
 def step_speed(model, x, y, steps):
     start = time.perf_counter()
     for _ in range(steps):
         loss = model.train_on_batch(x, y)
     float(np.asarray(loss))  # wait for the last step
     return steps * x.shape[0] / (time.perf_counter() - start)
+
+
+def _fit_named(models, x, y, batch_size, callbacks, name):
+    return fit_speed(models[name], x, y, batch_size, callbacks[name])
+
+
+def _step_named(models, x, y, steps, name):
+    return step_speed(models[name], x, y, steps)
 
 
 def alternate(timer, names, rounds):
@@ -180,20 +184,19 @@ def main():
         fits = alternate(
             functools.partial(_fit_named, models, x, y, batch_size, callbacks), names, args.rounds
         )
+        fit_summary = summarize(fits)
         print(f"batch {batch_size}, {n} examples per segment")
-        report("fit (the library network with its monitor):", summarize(fits))
+        report("fit (the library network with its monitor):", fit_summary)
         if args.train_step:
             xb, yb = x[:batch_size], y[:batch_size]
             for m in models.values():
                 m.train_on_batch(xb, yb)
             steps = max(10, n // batch_size)
             timed = alternate(
-                lambda name, ms=models, xb=xb, yb=yb, k=steps: step_speed(ms[name], xb, yb, k),
-                names,
-                args.rounds,
+                functools.partial(_step_named, models, xb, yb, steps), names, args.rounds
             )
             report("train_on_batch alone:", summarize(timed))
-        fit_ratio, floor = (summarize(fits)[k][1] for k in ("library", "plain again"))
+        fit_ratio, floor = (fit_summary[k][1] for k in ("library", "plain again"))
         print(
             f"  library / plain at batch {batch_size}: {fit_ratio:.2f} (target >= 0.95); "
             f"plain again / plain: {floor:.2f}",

@@ -24,7 +24,6 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
         self.every = every
         self._probe = None
         self._names = None
-        self._metric = None
 
     def _batches(self):
         """Yields lists of per-layer numpy activations, one list per batch."""
@@ -116,18 +115,23 @@ class SparsityMonitor(_HiddenActivationCallback):
     >>> model.fit(x, y, callbacks=[SparsityMonitor(x_val)])  # doctest: +SKIP
     """
 
+    _metric = None
+
     def compute(self):
         """Returns the log entries for the model's current weights."""
-        metric, seen = self._metric, False
+        metric = None
         for activations in self._batches():
             if metric is None:
-                # One metric for the callback's life (its variables are made once, not every
-                # epoch), reset before each pass.
-                metric = self._metric = ActivationSparsity(layer_names=self._names)
-            if not seen:
-                metric.reset_state()
-                seen = True
+                metric = self._fresh_metric()
             metric.update_state(activations)
-        if not seen:
+        if metric is None:
             raise ValueError("SparsityMonitor got an empty `data`.")
         return {key: float(value) for key, value in metric.result().items()}
+
+    def _fresh_metric(self):
+        """The callback's one metric, reset (its variables are made once, not every epoch)."""
+        if self._metric is None:
+            self._metric = ActivationSparsity(layer_names=self._names)
+        else:
+            self._metric.reset_state()
+        return self._metric
