@@ -798,11 +798,12 @@ def use_synchronous_dispatch(enabled=True):
 
     By default JAX hands every CPU computation to another thread and returns at once; for a
     program as short as a batch-1 forward (~0.1 ms) the hand-off and the wait for the result
-    cost as much as the computation. On 2 CPU cores it measured, per batch-1 call of the
-    3 x 1000 network: gathered forward 184 -> 81 us, dense 281 -> 167 us (README, "Sparse
-    inference"). A serving process calls this once, **before JAX creates any array** (JAX
-    reads the setting when it starts its CPU client). Training still works with it, but
-    ``fit`` then no longer overlaps Python with computation, so leave it off in training jobs.
+    cost as much as the computation. On 2 CPU cores ``bench/sparse_inference.py`` measured,
+    per batch-1 call of the 3 x 1000 network: gathered forward 190 -> 90 us, dense
+    385 -> 237 us (README, "Sparse inference"). A serving process calls this once,
+    **before JAX creates any array** (JAX reads the setting when it starts its CPU client).
+    Training still works with it, but ``fit`` then no longer overlaps Python with
+    computation, so leave it off in training jobs.
 
     Args:
         enabled: True for inline (synchronous) execution, False for JAX's default.
