@@ -3,6 +3,11 @@
     python -m apps.table1                                  # offline: full MNIST, seed 0
     python -m apps.table1 --protocol=paper --epochs=30     # section 4.1's model selection
     python -m apps.table1 --datasets=mnist,cifar10 --seeds=0,1,2 --epochs=100
+    python -m apps.table1 --neurons=tanh --model_dir=runs/t1 &   # rows side by side,
+    python -m apps.table1 --neurons=softplus --model_dir=runs/t1  # then once with all rows
+
+The L1 activation penalty (``--l1``) is applied to the neuron types in
+``--l1_neurons`` (default: rectifier, as section 4.1); the other rows get none.
 
 Writes ``--model_dir``/table1.md (the paper's layout; bold: McNemar's test per
 seed does not reject at p = 0.05 for at least half of the seeds; diverged or
@@ -16,11 +21,24 @@ import os
 
 from absl import app, flags
 
+from keras_sparse_rect.experiments.configs import ACTIVATIONS
+
 from . import flags as app_flags
 
 app_flags.define_common_flags(model_dir="runs/table1")
 flags.DEFINE_list("datasets", ["mnist"], "Data sets (names of load_image_dataset).")
 flags.DEFINE_list("seeds", ["0"], "Seeds; each cell is the mean over them.")
+flags.DEFINE_list(
+    "neurons",
+    ["rectifier", "tanh", "softplus"],
+    "Rows to train (rectifier, tanh, softplus); finished runs of the others are not shown.",
+)
+flags.DEFINE_list(
+    "l1_neurons",
+    ["rectifier"],
+    "Neuron types trained with the --l1 activation penalty; the others get none "
+    "(section 4.1 states it for rectifiers). Empty: none.",
+)
 FLAGS = flags.FLAGS
 
 
@@ -37,6 +55,17 @@ def main(argv):
         app_flags.fail(f"--seeds must be ints >= 0; got --seeds={','.join(FLAGS.seeds)}")
     for name in FLAGS.datasets:
         app_flags.check_dataset(name, "--datasets")
+    for flag, allow_empty in (("neurons", False), ("l1_neurons", True)):
+        values = FLAGS[flag].value
+        if (
+            any(v not in ACTIVATIONS for v in values)
+            or len(set(values)) != len(values)
+            or (not values and not allow_empty)
+        ):
+            app_flags.fail(
+                f"--{flag} must name {', '.join(ACTIVATIONS)}, each at most once"
+                f"{'' if allow_empty else ', at least one'}; got --{flag}={','.join(values)}"
+            )
     strategy, loaded = app_flags.strategy_and_data(config, FLAGS.datasets)
     from keras_sparse_rect import distribute, results
     from keras_sparse_rect.experiments.table1 import run_table1, table1_json, table1_markdown
@@ -50,6 +79,8 @@ def main(argv):
             strategy,
             verbose=app_flags.verbosity(),
             hidden_units=config.hidden_units if FLAGS["hidden_units"].present else None,
+            neurons=FLAGS.neurons,
+            l1_neurons=FLAGS.l1_neurons,
         )
 
     markdown = table1_markdown(table)

@@ -600,12 +600,12 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
 
             ranked = [setting["learning_rate"]]
             if self.select_learning_rate is not None:
-                ranked, selection = self._select(autoencoder, data, setting, seed)
+                ranked, selection, trial_dead = self._select(autoencoder, data, setting, seed)
                 if self.verbose:
-                    costs = ", ".join(f"{lr:g}: {c:.4g}" for lr, c in selection.items())
                     print(
-                        f"Hidden layer {layer}: pretraining learning rate {ranked[0]:g} "
-                        f"has the lowest held-out reconstruction cost ({costs})."
+                        _selection_line(
+                            layer, ranked, selection, trial_dead, self.collapse_threshold
+                        )
                     )
             if getattr(cache, "path", None) is None:
                 inputs, batch_size = data, setting["batch_size"]
@@ -727,8 +727,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         ``selection_epochs`` on up to ``selection_examples`` rows of the cached
         input; the clean reconstruction cost of other rows decides, among the
         candidates that leave at most ``collapse_threshold`` of the units dead.
-        Returns ``(eligible rates, best first; {rate: cost})``; a diverged
-        candidate's cost is ``inf``.
+        Returns ``(eligible rates, best first; {rate: cost}; {rate: dead
+        fraction})``; a diverged candidate's cost is ``inf``.
         """
         rows = data.shape[0]
         held_out = max(1, min(_SELECTION_HELD_OUT, rows // 5))
@@ -768,8 +768,8 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
             if math.isfinite(costs[rate]) and dead[rate] <= self.collapse_threshold
         ]
         if not eligible:  # all diverged or collapsed: the smallest rate, then the check
-            return [min(costs)], costs
-        return sorted(eligible, key=lambda rate: (costs[rate], -rate)), costs
+            return [min(costs)], costs, dead
+        return sorted(eligible, key=lambda rate: (costs[rate], -rate)), costs, dead
 
     def _check_collapse(self, layer, units, dead, logs, learning_rate):
         """Records the layer's dead fraction; warns or raises past the threshold."""
@@ -921,3 +921,26 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         if completed and self.verbose:
             print(f"Resumed pretraining: {completed} hidden layer(s) restored from checkpoint.")
         return completed
+
+
+def _selection_line(layer, ranked, costs, dead, threshold):
+    """The chosen rate and every candidate's trial cost, naming those that were not eligible."""
+    parts, any_eligible = [], False
+    for rate, cost in costs.items():
+        text = f"{rate:g}: {cost:.4g}"
+        if not math.isfinite(cost):
+            text += " (diverged)"
+        elif dead[rate] > threshold:
+            text += f" ({100 * dead[rate]:.0f}% of the units dead: not eligible)"
+        else:
+            any_eligible = True
+        parts.append(text)
+    verdict = (
+        "has the lowest held-out reconstruction cost of the candidates that leave the layer alive"
+        if any_eligible
+        else "is the smallest candidate (none left the layer alive)"
+    )
+    costs_text = ", ".join(parts)
+    return (
+        f"Hidden layer {layer}: pretraining learning rate {ranked[0]:g} {verdict} ({costs_text})."
+    )

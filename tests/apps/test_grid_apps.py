@@ -22,6 +22,11 @@ def test_table1(tiny_mnist, tmp_path):
     (equivalence,) = table["equivalent"].values()
     assert set(equivalence) == {"rectifier", "tanh", "softplus"}
     assert all(0.0 <= v["p_value"] <= 1.0 for v in equivalence.values())
+    # Section 4.1's L1 penalty: the rectifier rows only (--l1_neurons' default).
+    assert table["l1_neurons"] == ["rectifier"]
+    for run in table["runs"]:
+        config = json.loads((tmp_path.joinpath(run["model_dir"]) / "result.json").read_text())
+        assert config["config"]["l1"] == (0.001 if run["neuron"] == "rectifier" else 0.0)
     # A second start reuses the six finished runs instead of training again.
     again = run_in_process(
         "apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST
@@ -74,6 +79,9 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
         ("apps.table1", ["--datasets=mnist,nosuch"], "--datasets must name data sets among"),
         ("apps.table1", ["--seeds=0,-1"], "--seeds must be ints >= 0"),
         ("apps.table1", ["--hidden_units=0"], "--hidden_units must be one or more ints >= 1"),
+        ("apps.table1", ["--neurons=relu"], "--neurons must name rectifier, softplus, tanh"),
+        ("apps.table1", ["--neurons="], "--neurons must name rectifier, softplus, tanh"),
+        ("apps.table1", ["--l1_neurons=tanh,tanh"], "--l1_neurons must name rectifier"),
         ("apps.labeled_fraction", ["--fractions=0.5,2"], "--fractions must be numbers in (0, 1]"),
     ],
 )

@@ -565,6 +565,20 @@ def test_select_learning_rate_picks_the_lowest_held_out_reconstruction_per_layer
     assert len(history["pretrain/layer_1/reconstruction"]) == 1  # then trained fully
 
 
+def test_the_selection_line_names_candidates_that_were_not_eligible():
+    from keras_sparse_rect.callbacks.pretraining import _selection_line
+
+    costs = {0.1: float("inf"), 0.01: 25.5, 0.001: 60.2}
+    dead = {0.1: 1.0, 0.01: 0.757, 0.001: 0.0}
+    line = _selection_line(2, [0.001], costs, dead, 0.5)
+    assert line.startswith("Hidden layer 2: pretraining learning rate 0.001 has the lowest")
+    assert "0.1: inf (diverged)" in line
+    assert "0.01: 25.5 (76% of the units dead: not eligible)" in line
+    assert "0.001: 60.2)" in line
+    none_alive = _selection_line(1, [0.001], {0.01: 3.0, 0.001: 4.0}, {0.01: 1, 0.001: 1}, 0.5)
+    assert "is the smallest candidate (none left the layer alive)" in none_alive
+
+
 # Settings passed down, sparse first layer, bad unlabeled data ---------------------------
 
 

@@ -126,3 +126,45 @@ def test_each_data_set_gets_the_papers_architecture():
     assert table1.paper_architecture("norb") == (4000, 2000)
     assert table1.paper_architecture("mnist") == (1000, 1000, 1000)
     assert table1.paper_architecture("cifar10") == (1000, 1000, 1000)
+
+
+def test_rows_and_the_l1_penalty_reach_each_runs_config(monkeypatch, tmp_path):
+    from keras_sparse_rect.experiments.configs import ImageExperimentConfig
+
+    trained = []
+
+    def fake_run_or_load(config, data, strategy, verbose=1):
+        trained.append(config)
+        return {"test_error": 0.02, "test_correct": np.ones(10, dtype=bool), "sparsity": 0.8}
+
+    monkeypatch.setattr(table1, "run_or_load", fake_run_or_load)
+    base = ImageExperimentConfig(l1=0.002, model_dir=str(tmp_path)).validate()
+    table = table1.run_table1(
+        base, ["mnist"], [0], lambda name: None, None, neurons=["tanh", "rectifier"]
+    )
+    assert [(c.activation, c.pretrain, c.l1) for c in trained] == [
+        ("rectifier", True, 0.002),
+        ("rectifier", False, 0.002),
+        ("tanh", True, 0.0),
+        ("tanh", False, 0.0),
+    ]
+    assert table["neurons"] == ["rectifier", "tanh"] and table["l1_neurons"] == ["rectifier"]
+    markdown = table1.table1_markdown(table)
+    assert "| Tanh |" in markdown and "Softplus" not in markdown
+    assert "L1 activation penalty on: rectifier" in markdown
+    trained.clear()
+    table1.run_table1(base, ["mnist"], [0], lambda name: None, None, l1_neurons=())
+    assert {c.l1 for c in trained} == {0.0}
+
+
+@pytest.mark.parametrize(
+    "neurons, l1_neurons", [([], ()), (["relu"], ()), ("tanh", ()), (["tanh"], ["tanh", "tanh"])]
+)
+def test_bad_neuron_lists_raise(neurons, l1_neurons, tmp_path):
+    from keras_sparse_rect.experiments.configs import ImageExperimentConfig
+
+    base = ImageExperimentConfig(model_dir=str(tmp_path)).validate()
+    with pytest.raises(ValueError, match="neurons"):
+        table1.run_table1(
+            base, ["mnist"], [0], lambda n: None, None, neurons=neurons, l1_neurons=l1_neurons
+        )
