@@ -579,6 +579,24 @@ def _from_arrays(source, arrays, names, num_classes=None):
                 "(n, ...) images and (n,) labels)."
             )
         _check_images(source, names[x_role], images)
+        if split != "train" and not len(images):
+            raise ValueError(
+                f"{source}: {names[x_role]} holds no {split} examples; the {split} split "
+                "must not be empty."
+            )
+
+    # (n, h, w) images get a channel axis (see _to_float_images): compare as they will be.
+    def image_shape(role):
+        shape = arrays[role].shape[1:]
+        return shape + (1,) if len(shape) == 2 else shape
+
+    for split, x_role, _ in pairs[1:]:
+        if image_shape(x_role) != image_shape("x_train"):
+            raise ValueError(
+                f"{source}: {split} images are {arrays[x_role].shape[1:]} ({names[x_role]}) "
+                f"but training images are {arrays['x_train'].shape[1:]} ({names['x_train']}); "
+                "every split must have images of one shape."
+            )
     num_classes = _check_labels(source, arrays, names, num_classes)
     x, y = arrays["x_train"], arrays["y_train"]
     if "x_val" in arrays:

@@ -12,6 +12,7 @@ sizes (unused ones are 1), then the values in C order, little-endian.
 """
 
 import glob
+import gzip
 import os
 import re
 
@@ -68,6 +69,7 @@ def read_norb_matrix(path):
     with open_binary(path) as f:
         dtype, shape = _read_header(f, path)
         count = int(np.prod(shape, dtype=np.int64))
+        _check_declared_size(f, path, count * dtype.itemsize, f"data of shape {shape}")
         data = read_exactly(f, count * dtype.itemsize, path, f"data of shape {shape}")
         check_at_end(f, path)
     return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
@@ -113,14 +115,33 @@ def _read_stereo_subsampled(path, size):
                 f"found {dtype} of shape {shape}."
             )
         n, per_image = shape[0], int(np.prod(shape[1:]))
-        out = np.empty((n, size, size, 2), np.float32)
+        _check_declared_size(f, path, n * per_image, f"{n} stereo pairs of shape {shape[1:]}")
+        # Chunks are kept as they are read, so a gzipped file whose header promises more
+        # images than it holds costs what it holds, not the promise (a corrupt count).
+        parts = []
         for start in range(0, n, _CHUNK):
             m = min(_CHUNK, n - start)
             raw = read_exactly(f, m * per_image, path, f"images {start}..{start + m - 1} of {n}")
             chunk = np.frombuffer(raw, np.uint8).reshape((m,) + shape[1:])
-            out[start : start + m] = subsample_stereo(chunk, size)
+            parts.append(subsample_stereo(chunk, size))
         check_at_end(f, path)
-    return out
+    return np.concatenate(parts) if parts else np.empty((0, size, size, 2), np.float32)
+
+
+def _check_declared_size(f, path, data_bytes, what):
+    """A plain (not gzipped) file must hold the data its header declares; checked up front.
+
+    Reading stops at a truncation anyway; checking first names the file before any large
+    allocation or minutes of subsampling.
+    """
+    if not hasattr(f, "fileno") or isinstance(f, gzip.GzipFile):
+        return
+    held = os.fstat(f.fileno()).st_size - f.tell()
+    if held < data_bytes:
+        raise ValueError(
+            f"{path}: truncated file: its header declares {what} ({data_bytes} bytes of "
+            f"data) but found {held}."
+        )
 
 
 def _parts(directory, split):

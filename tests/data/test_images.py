@@ -77,13 +77,14 @@ def test_npz_source(tmp_path):
     arrays = {
         "x_train": rng.integers(0, 256, (12, 8, 8), dtype=np.uint8),
         "y_train": np.arange(12) % 3,
-        "x_test": rng.random((4, 8, 8, 3)).astype(np.float32),
+        "x_test": rng.random((4, 8, 8, 1)).astype(np.float32),
         "y_test": np.arange(4) % 3,
     }
     np.savez(tmp_path / "a.npz", **arrays)
     data = load_image_dataset(f"npz:{tmp_path / 'a.npz'}")
     assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (10, 2, 4)
     assert data.x_train.shape[1:] == (8, 8, 1) and data.x_train.max() <= 1.0
+    assert data.x_test.shape[1:] == (8, 8, 1)
     assert data.num_classes == 3
     np.savez(tmp_path / "b.npz", **arrays, x_val=arrays["x_train"][:3], y_val=np.zeros(3, int))
     assert len(load_image_dataset(f"npz:{tmp_path / 'b.npz'}").x_train) == 12
@@ -188,6 +189,21 @@ def test_npz_with_too_few_examples_to_split_names_the_file_and_count(tmp_path):
     with_val = dict(x_val=np.zeros((2, 4, 4)), y_val=np.array([0, 1]))
     with pytest.raises(ValueError, match=r"array x_train holds no training examples"):
         load_image_dataset(_npz(tmp_path / "e.npz", **empty, **with_val))
+
+
+def test_npz_splits_of_other_image_shapes_or_an_empty_test_split_are_refused(tmp_path):
+    with pytest.raises(
+        ValueError,
+        match=r"three\.npz: test images are \(4, 4, 3\) \(array x_test\) but training images "
+        r"are \(4, 4\) \(array x_train\)",
+    ):
+        load_image_dataset(_npz(tmp_path / "three.npz", x_test=np.zeros((3, 4, 4, 3))))
+    with_val = dict(x_val=np.zeros((2, 5, 5)), y_val=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"validation images are \(5, 5\) \(array x_val\)"):
+        load_image_dataset(_npz(tmp_path / "val.npz", **with_val))
+    empty_test = dict(x_test=np.zeros((0, 4, 4)), y_test=np.zeros(0, int))
+    with pytest.raises(ValueError, match=r"array x_test holds no test examples"):
+        load_image_dataset(_npz(tmp_path / "notest.npz", **empty_test))
 
 
 def test_unknown_names_and_options():

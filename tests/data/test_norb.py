@@ -125,6 +125,27 @@ def test_norb_truncated_images(tmp_path):
         load_image_dataset("norb", data_dir=str(tmp_path))
 
 
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_header_that_promises_too_many_images_fails_fast_naming_the_file(tmp_path, gzipped):
+    """A corrupt count (2**30 pairs of 108 x 108) must not allocate what it promises."""
+    import struct
+
+    from keras_sparse_rect.data.norb import _read_stereo_subsampled
+
+    pairs = norb_bytes(np.zeros((2, 2, 108, 108), np.uint8))
+    corrupt = pairs[:8] + struct.pack("<i", 2**30) + pairs[12:]
+    path = write(tmp_path / "huge-dat.mat", corrupt, gzipped)
+    pattern = (
+        r"huge-dat\.mat: truncated file: its header declares 1073741824 stereo pairs"
+        if not gzipped
+        else r"huge-dat\.mat: truncated file: expected"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        _read_stereo_subsampled(path, 32)
+    with pytest.raises(ValueError, match=r"huge-dat\.mat: truncated file"):
+        read_norb_matrix(path)
+
+
 def test_norb_label_count_mismatch(tmp_path):
     folder = _norb_folder(tmp_path)
     write(folder / TEST.format(1, "cat"), norb_bytes(np.zeros(5, np.int32)))
