@@ -342,7 +342,13 @@ def run_conflicts_fail():
     try:
         yield
     except RunConflictError as error:
-        fail(flag_message(error))
+        if "restart" in FLAGS or error.model_dir is None:
+            fail(flag_message(error))
+        # A grid app's runs live in subfolders of --model_dir, and it has no --restart.
+        fail(
+            f"{error.model_dir} holds {error.what}; give another --model_dir, or delete that "
+            "folder to train the run again"
+        )
     except PretrainingCollapseError as error:
         # The callback's learning_rate is the app's --pretrain_learning_rate, not --learning_rate.
         fail(str(error).replace("pretraining learning_rate=", "--pretrain_learning_rate="))

@@ -364,18 +364,31 @@ def _claim(model_dir, config):
             raise RunConflictError(
                 f"`model_dir`={model_dir!r} holds a run of another configuration ({changed}); "
                 "give another `model_dir`, or pass `restart` to delete that run and start "
-                "afresh."
+                "afresh.",
+                model_dir=model_dir,
+                what=f"a run of another configuration ({changed})",
             )
     elif any(os.path.exists(os.path.join(model_dir, n)) for n in ("backup", "pretraining")):
         raise RunConflictError(
             f"`model_dir`={model_dir!r} holds an unfinished run of unknown configuration; "
-            "give another `model_dir`, or pass `restart` to delete it and start afresh."
+            "give another `model_dir`, or pass `restart` to delete it and start afresh.",
+            model_dir=model_dir,
+            what="an unfinished run of unknown configuration",
         )
     results.write_json_atomic(path, mine)
 
 
 class RunConflictError(ValueError):
-    """``model_dir`` holds (part of) a run of another configuration."""
+    """``model_dir`` holds (part of) a run of another configuration.
+
+    ``model_dir`` is the folder and ``what`` what it holds, so that a front end
+    running many runs (one folder each) can say which folder and what to do.
+    """
+
+    def __init__(self, message, *, model_dir=None, what=None):
+        super().__init__(message)
+        self.model_dir = model_dir
+        self.what = what
 
 
 class _RunProgress(keras.callbacks.Callback):

@@ -33,6 +33,14 @@ def test_table1(tiny_mnist, tmp_path):
     )
     assert again.returncode == 0
     assert json.loads((tmp_path / "table1.json").read_text())["cells"] == table["cells"]
+    # Another configuration in the same folders is refused in one line, before training.
+    other = run_in_process(
+        "apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST, "--noise=0.5"
+    )
+    assert other.returncode == 2
+    (line,) = error_lines(other.stderr)
+    assert "holds a run of another configuration (noise 0.25 -> 0.5)" in line, line
+    assert str(tmp_path) in line and "delete that folder" in line and "restart" not in line
 
 
 @pytest.mark.slow
