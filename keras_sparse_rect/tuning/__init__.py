@@ -11,8 +11,10 @@ hyperparameters are selected according to the reconstruction error."
 The package, one idea per module:
 
 - :mod:`.space`: the search space (:data:`SEARCH_SPACE`, :data:`DEFAULT_VALUES`,
-  :data:`STAGES`), :func:`parse_search_space` and :class:`SearchSpace`, one
-  search over it (stage, tuned names, choices, fixed values);
+  :data:`STAGES`), :func:`parse_search_space`, :class:`SearchSpace`, one
+  search over it (stage, tuned names, choices, fixed values), and
+  :class:`SpaceHyperModel`, the HyperModel base that reads its stage, tuned
+  names and objective off its space;
 - :mod:`.trial`: what every trial shares (``val_error``, its metrics, the
   divergence checks);
 - :mod:`.image`: :class:`DeepSparseHyperModel`, the image search, and

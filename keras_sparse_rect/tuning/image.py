@@ -1,13 +1,11 @@
 """The image search (sections 4.1, 4.2) as a ``keras_tuner.HyperModel``."""
 
-import keras_tuner
-
 from keras_sparse_rect._validation import check_int, check_seed
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
 from keras_sparse_rect.layers import make_noise
 from keras_sparse_rect.models import STEPS_PER_EXECUTION, build_deep_network, compile_for_paper
 from keras_sparse_rect.tuning import _compat
-from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace
+from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace, SpaceHyperModel
 from keras_sparse_rect.tuning.trial import trial_callbacks, trial_metrics
 
 NOISE_TYPES = ("masking", "salt_and_pepper")
@@ -36,7 +34,7 @@ def trial_settings(values):
     return settings
 
 
-class DeepSparseHyperModel(keras_tuner.HyperModel):
+class DeepSparseHyperModel(SpaceHyperModel):
     """The paper's hyper-parameter search on images as a ``keras_tuner.HyperModel`` (4.1, 4.2).
 
     ``build(hp)`` returns the compiled deep classifier for the trial's
@@ -139,19 +137,6 @@ class DeepSparseHyperModel(keras_tuner.HyperModel):
         self.seed = check_seed("seed", seed)
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile
-
-    @property
-    def stage(self):
-        return self.space.stage
-
-    @property
-    def tune(self):
-        return self.space.tune
-
-    @property
-    def objective(self):
-        """The stage's ``keras_tuner.Objective``."""
-        return self.space.objective
 
     def declare_hyperparameters(self, hp):
         """Declares every hyper-parameter in ``hp``; returns this trial's values.

@@ -3,15 +3,13 @@
 import dataclasses
 import numbers
 
-import keras_tuner
-
 from keras_sparse_rect.experiments import sentiment
 from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig
 from keras_sparse_rect.metrics import ExpectedRatingRMSE
 from keras_sparse_rect.models import copy_hidden_weights
 from keras_sparse_rect.sparse import is_scipy_sparse, sparse_batches
 from keras_sparse_rect.tuning import _compat
-from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace
+from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace, SpaceHyperModel
 from keras_sparse_rect.tuning.trial import trial_callbacks, trial_metrics
 
 #: Hyper-parameters that the sentiment experiment sets per layer; a sentiment
@@ -23,7 +21,7 @@ PER_LAYER = ("pretrain_learning_rate", "l1", "noise")
 SENTIMENT_SEARCH_SPACE = {**SEARCH_SPACE, "activation": ("rectifier",), "hidden_layers": (1, 3)}
 
 
-class SentimentHyperModel(keras_tuner.HyperModel):
+class SentimentHyperModel(SpaceHyperModel):
     """The search of section 4.2 on reviews: each trial is one network of Table 2.
 
     A trial builds, pretrains and fine-tunes its network exactly as the
@@ -151,19 +149,6 @@ class SentimentHyperModel(keras_tuner.HyperModel):
                 f"Table 2 ({[n for n in MODELS if n != 'no_hidden']}); it makes "
                 f"{unknown}."
             )
-
-    @property
-    def stage(self):
-        return self.space.stage
-
-    @property
-    def tune(self):
-        return self.space.tune
-
-    @property
-    def objective(self):
-        """The stage's ``keras_tuner.Objective``."""
-        return self.space.objective
 
     def declare_hyperparameters(self, hp):
         """Declares the tuned hyper-parameters and the fixed architecture; returns the values.

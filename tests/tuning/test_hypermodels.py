@@ -10,9 +10,14 @@ from tests.tuning.helpers import search, sentiment_search, small_model, small_se
 
 def test_both_hypermodels_are_kerastuner_hypermodels_built_around_a_search_space():
     for cls in (tuning.DeepSparseHyperModel, tuning.SentimentHyperModel):
-        assert cls.__bases__ == (keras_tuner.HyperModel,)
-    assert isinstance(small_model().space, tuning.SearchSpace)
-    assert isinstance(small_sentiment_model(network="rectifier_1").space, tuning.SearchSpace)
+        assert cls.__bases__ == (tuning.space.SpaceHyperModel,)
+        assert issubclass(cls, keras_tuner.HyperModel)
+    for hypermodel in (small_model("finetune"), small_sentiment_model(network="rectifier_1")):
+        assert isinstance(hypermodel.space, tuning.SearchSpace)
+        # stage, tuned names and objective are the space's own.
+        assert hypermodel.stage == hypermodel.space.stage
+        assert hypermodel.tune == hypermodel.space.tune
+        assert hypermodel.objective.name == hypermodel.space.objective.name == "val_error"
 
 
 def test_defaults_follow_the_paper():
