@@ -1,5 +1,10 @@
 """The paper's layers, one file each (pure ``keras.ops``: every backend)."""
 
+# A saved layer names the package's activations and regularizers in its config (e.g. a
+# SignFlippedRectifier's ActivityL1): importing the layers registers those too, so that
+# `import keras_sparse_rect.layers` is enough to load a network of the library.
+from keras_sparse_rect import activations as _activations  # noqa: F401
+from keras_sparse_rect import regularizers as _regularizers  # noqa: F401
 from keras_sparse_rect.layers.binary_flip_noise import BinaryFlipNoise
 from keras_sparse_rect.layers.masking_noise import MaskingNoise
 from keras_sparse_rect.layers.noise import NOISE_KINDS, make_noise
