@@ -178,7 +178,12 @@ def layer_break_even(repeats, min_seconds):
     return rows
 
 
-def speed_table(model, sparse_model, x, repeats, min_seconds):
+def speedups(results):
+    """Sparse / dense examples/s at each of ``BATCH_SIZES``, from :func:`speed_table`."""
+    return [results[b]["sparse"] / results[b]["dense"] for b in BATCH_SIZES]
+
+
+def speed_table(model, sparse_model, x, repeats, min_seconds, loop=True):
     layer = sparse_model.layers[-1]
     sparse_fn = inference.compile_forward(sparse_model)
     dense_fn = inference.compile_forward(sparse_model, mode="dense")
@@ -198,6 +203,8 @@ def speed_table(model, sparse_model, x, repeats, min_seconds):
         }
         results[batch_size] = best_of(fns, None, repeats, min_seconds)
         results[batch_size]["plan"] = layer.plan(batch_size)
+    if not loop:
+        return results
     loop = {mode: in_loop_function(layer, mode) for mode in ("sparse", "dense")}
     xs = to_backend(x[:256])
     for fn in loop.values():
@@ -350,13 +357,13 @@ def main():
         hidden = 1 - float(np.mean(inference.measure_activity(net, x_eval_flat)[1:]))
         sweep_repeats = max(2, args.repeats // 2)
         r = speed_table(net, net_sparse, x_eval_flat, sweep_repeats, args.seconds)
-        ratios = [r[b]["sparse"] / r[b]["dense"] for b in BATCH_SIZES]
+        ratios = speedups(r)
         loop_ratio = r["loop"]["sparse"] / r["loop"]["dense"]
         # What a server gets: the plan after choose_by_timing, timed again (the fallback
         # target, >= 0.9 x dense, is about this forward, not the raw gathered one).
         inference.choose_by_timing(net_sparse, x_eval_flat[:1280], batch_sizes=BATCH_SIZES)
-        served = speed_table(net, net_sparse, x_eval_flat, sweep_repeats, args.seconds)
-        served_ratios = [served[b]["sparse"] / served[b]["dense"] for b in BATCH_SIZES]
+        served = speed_table(net, net_sparse, x_eval_flat, sweep_repeats, args.seconds, loop=False)
+        served_ratios = speedups(served)
         sweep.append((l1, hidden, ratios, loop_ratio))
         print(
             f"{l1:>7g} {hidden:>16.1%} {ratios[0]:>21.2f} {ratios[1]:>9.2f} {ratios[2]:>10.2f} "
@@ -366,7 +373,7 @@ def main():
         )
 
     main_hidden = 1 - float(np.mean(activity[1:]))
-    main_ratios = [results[b]["sparse"] / results[b]["dense"] for b in BATCH_SIZES]
+    main_ratios = speedups(results)
     sweep.append(("main model", main_hidden, main_ratios, loop["sparse"] / loop["dense"]))
     print(
         f"{'(the main model above)':>24} {main_hidden:.1%} hidden sparsity: batch-1 "
