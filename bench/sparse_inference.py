@@ -17,7 +17,8 @@ layer's non-zero inputs. On the current Keras backend this script
    baseline) and Keras ``predict_on_batch``; at batch 1 also the per-example time inside one
    compiled loop over 256 examples (no per-call dispatch);
 4. prints the machine's memory-bandwidth (a large copy, and an 11 MB copy that stays in
-   cache) and FLOP (a 1024^3 matmul) bounds for the dense and sparse batch-1 forward;
+   cache) and FLOP (a 1024^3 matmul) bounds for the dense and sparse batch-1 forward, and
+   the per-call floor (a compiled ``x + 1``), which bounds any batch-1 speed-up per call;
 5. measures one 1000 x 1000 layer gathered at capacities 10% - 90% against dense (the
    break-even behind ``dense_fraction``);
 6. trains networks with L1 from 0 to 0.001 (Figure 3, left) and prints the speed-up of the
@@ -142,6 +143,26 @@ def measure_gflops(repeats=3):
         block(keras.ops.matmul(a, a))
         best = min(best, time.perf_counter() - start)
     return 2 * 1024**3 / best / 1e9
+
+
+def call_floor(repeats, min_seconds):
+    """Examples/s of a trivial batch-1 program (``x + 1``), compiled as the forwards are.
+
+    What no batch-1 forward called from Python can beat: the backend's cost of one call
+    (argument handling, dispatch, the result's return). The dense call's time over this one
+    bounds the per-call speed-up that skipping weights can give.
+    """
+    x = to_backend(np.ones((1, 784), dtype="float32"))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        fn = jax.jit(lambda v: v + 1.0)
+    else:
+        import tensorflow as tf
+
+        fn = tf.function(lambda v: v + 1.0, jit_compile=True)
+    block(fn(x))
+    return best_of({"floor": (fn, [x])}, None, repeats, min_seconds)["floor"]
 
 
 def layer_break_even(repeats, min_seconds):
@@ -334,6 +355,15 @@ def main():
             f"({measured / bound_cache:.0%} of the cache bound), "
             f"{results[1][name]:,.0f} per call"
         )
+
+    floor = call_floor(args.repeats, args.seconds)
+    dense_call = results[1]["dense"]
+    print(
+        f"  per-call floor (a compiled x + 1, called the same way): {floor:,.0f} calls/s "
+        f"({1e6 / floor:.0f} us); the dense call takes {1e6 / dense_call:.0f} us, so no "
+        f"batch-1 forward can beat it by more than {floor / dense_call:.2f} x per call "
+        f"(sparse measured {results[1]['sparse'] / dense_call:.2f} x)"
+    )
 
     print("\none 1000 x 1000 layer, gathered / dense examples/s, by gathered fraction of rows:")
     print(f"{'fraction':>8} {'batch 1':>8} {'batch 10':>9}")
