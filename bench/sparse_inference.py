@@ -97,6 +97,17 @@ def best_of(fns, args, repeats, min_seconds):
     return best
 
 
+def compiled(fn):
+    """``fn`` XLA-compiled as ``inference.compile_forward`` compiles the forwards."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    import tensorflow as tf
+
+    return tf.function(fn, jit_compile=True)
+
+
 def in_loop_function(layer, mode):
     """One compiled call that runs the batch-1 forward over each example of ``xs`` in turn."""
     plan = layer.plan(1) if mode == "sparse" else [None] * len(layer.activations)
@@ -111,15 +122,13 @@ def in_loop_function(layer, mode):
     if keras.backend.backend() == "jax":
         import jax
 
-        jitted = jax.jit(lambda xs, k, b: jax.lax.map(lambda xi: one(xi, k, b), xs))
+        jitted = compiled(lambda xs, k, b: jax.lax.map(lambda xi: one(xi, k, b), xs))
         return lambda xs: jitted(xs, kernels, biases)
     import tensorflow as tf
 
-    @tf.function(jit_compile=True)
-    def looped(xs):
-        return tf.map_fn(lambda xi: one(xi, kernels, biases), xs, parallel_iterations=1)
-
-    return looped
+    return compiled(
+        lambda xs: tf.map_fn(lambda xi: one(xi, kernels, biases), xs, parallel_iterations=1)
+    )
 
 
 def measure_bandwidth(megabytes, repeats=5):
@@ -153,14 +162,7 @@ def call_floor(repeats, min_seconds):
     bounds the per-call speed-up that skipping weights can give.
     """
     x = to_backend(np.ones((1, 784), dtype="float32"))
-    if keras.backend.backend() == "jax":
-        import jax
-
-        fn = jax.jit(lambda v: v + 1.0)
-    else:
-        import tensorflow as tf
-
-        fn = tf.function(lambda v: v + 1.0, jit_compile=True)
+    fn = compiled(lambda v: v + 1.0)
     block(fn(x))
     return best_of({"floor": (fn, [x])}, None, repeats, min_seconds)["floor"]
 
@@ -204,7 +206,7 @@ def speedups(results):
     return [results[b]["sparse"] / results[b]["dense"] for b in BATCH_SIZES]
 
 
-def speed_table(model, sparse_model, x, repeats, min_seconds, loop=True):
+def speed_table(model, sparse_model, x, repeats, min_seconds, in_loop=True):
     layer = sparse_model.layers[-1]
     sparse_fn = inference.compile_forward(sparse_model)
     dense_fn = inference.compile_forward(sparse_model, mode="dense")
@@ -224,7 +226,7 @@ def speed_table(model, sparse_model, x, repeats, min_seconds, loop=True):
         }
         results[batch_size] = best_of(fns, None, repeats, min_seconds)
         results[batch_size]["plan"] = layer.plan(batch_size)
-    if not loop:
+    if not in_loop:
         return results
     loop = {mode: in_loop_function(layer, mode) for mode in ("sparse", "dense")}
     xs = to_backend(x[:256])
@@ -392,7 +394,9 @@ def main():
         # What a server gets: the plan after choose_by_timing, timed again (the fallback
         # target, >= 0.9 x dense, is about this forward, not the raw gathered one).
         inference.choose_by_timing(net_sparse, x_eval_flat[:1280], batch_sizes=BATCH_SIZES)
-        served = speed_table(net, net_sparse, x_eval_flat, sweep_repeats, args.seconds, loop=False)
+        served = speed_table(
+            net, net_sparse, x_eval_flat, sweep_repeats, args.seconds, in_loop=False
+        )
         served_ratios = speedups(served)
         sweep.append((l1, hidden, ratios, loop_ratio))
         print(
