@@ -59,3 +59,48 @@ def test_identical_seeds_give_identical_training():
             model.fit(x, x, epochs=2, verbose=0, batch_size=8, shuffle=False).history["loss"]
         )
     assert runs[0] == runs[1]
+
+
+def _load_in_fresh_process(path, code):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KSR_MODEL=str(path))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_a_saved_model_loads_in_a_fresh_process_without_importing_submodules(tmp_path):
+    # A client imports keras, then the library, and calls keras.saving.load_model: the
+    # library's classes are registered without importing keras_sparse_rect.layers.
+    # Without keras, keras_sparse_rect.load_model registers them itself.
+    x = np.random.default_rng(0).random((4, 12)).astype("float32")
+    model = _autoencoder(seed=3)
+    model.get_layer("scaled").adapt(
+        np.abs(to_numpy(keras.Model(model.inputs[0], model.get_layer("code").output)(x)))
+    )
+    path = tmp_path / "autoencoder.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    expected = to_numpy(model(x))
+    check = (
+        "import os, numpy as np; path = os.environ['KSR_MODEL'];"
+        "x = np.load(os.path.join(os.path.dirname(path), 'x.npy'));"
+        "np.save(path + '.out.npy', np.asarray(model(x)))"
+    )
+    plain = _load_in_fresh_process(
+        path,
+        "import keras, keras_sparse_rect, os;"
+        "model = keras.saving.load_model(os.environ['KSR_MODEL']);" + check,
+    )
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
+    library_first = _load_in_fresh_process(
+        path,
+        "import sys, os, keras_sparse_rect; assert 'keras' not in sys.modules;"
+        "model = keras_sparse_rect.load_model(os.environ['KSR_MODEL']);" + check,
+    )
+    assert library_first.returncode == 0, library_first.stderr[-2000:]
+    np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
