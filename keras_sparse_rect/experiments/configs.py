@@ -113,7 +113,7 @@ class ImageExperimentConfig:
     The paper's setting (section 4.1) is 3 x 1000 units, masking noise 0.25,
     L1 0.001, SGD with mini-batches of 10 at a constant learning rate from
     {0.1, 0.01, 0.001, 0.0001}. The number of epochs is not in the paper; the
-    defaults are sized so the main job (full MNIST) ends in about 6 minutes on
+    defaults are sized so the main job (full MNIST) ends in at most 6 minutes (3 - 5 measured) on
     two CPU cores.
 
     ``protocol="fixed"`` trains with ``learning_rate`` and
