@@ -164,7 +164,9 @@ class ImageExperimentConfig:
         choices=PROTOCOLS,
     )
     selection_epochs: int = setting(
-        1, "--protocol=paper: epochs of each fine-tuning learning-rate trial."
+        3,
+        "--protocol=paper: epochs of the first round of fine-tuning learning-rate trials "
+        "(successive halving: the better two rates then train twice as many more).",
     )
     patience: int = setting(
         3, "--protocol=paper: stop this many epochs after the best validation error."

@@ -450,13 +450,15 @@ def _select_learning_rate(model, config, train_input, validation, model_dir, ste
     Every candidate of ``PAPER_LEARNING_RATES`` starts from the network's
     current (pretrained or initial) weights and trains ``config.selection_epochs``;
     the better half (by validation error) trains twice as many epochs more, and
-    so on until one is left (4 -> 2 -> 1: 8 epochs of trials for
-    ``selection_epochs=1``). A one-epoch trial alone favours the largest rate,
-    which is ahead early and behind later. The winner's weights are left in the
-    network, which goes on training from them (``trained_epochs`` of its
-    epochs are done). The outcome and the winner's weights are kept in
-    ``selection.json`` and ``selection_weights.npz``, so a resumed run does not
-    repeat the trials.
+    so on until one is left (4 -> 2 -> 1: 24 epochs of trials for the default
+    ``selection_epochs=3``, the finalists trained 9 epochs). Short trials favour
+    the largest rate, which is ahead early and behind later: on full MNIST,
+    ``selection_epochs=1`` (finalists at 3 epochs) picked 0.1 for tanh without
+    pretraining (2.45% test error, 1.9% at 0.01), ``3`` picks 0.01. The
+    winner's weights are left in the network, which goes on training from
+    them (``trained_epochs`` of its epochs are done). The outcome and the
+    winner's weights are kept in ``selection.json`` and
+    ``selection_weights.npz``, so a resumed run does not repeat the trials.
     """
     from keras_sparse_rect.models import PAPER_LEARNING_RATES, compile_for_paper
 

@@ -42,7 +42,7 @@ def test_a_collapsed_pretraining_is_in_the_result_and_the_summary(tiny_mnist, tm
 
 @pytest.mark.tensorflow_only
 def test_protocol_paper_selects_rates_and_keeps_them_for_a_resumed_run(tiny_mnist, tmp_path):
-    config = tiny(tiny_mnist, tmp_path, protocol="paper", epochs=4, patience=1)
+    config = tiny(tiny_mnist, tmp_path, protocol="paper", selection_epochs=1, epochs=4, patience=1)
     data = load_image_dataset(tiny_mnist)
     result = run_image_experiment(config, data=data, verbose=0)
     selection = result["selection"]
