@@ -90,17 +90,12 @@ def test_a_saved_model_loads_in_a_fresh_process_without_importing_submodules(tmp
         "x = np.load(os.path.join(os.path.dirname(path), 'x.npy'));"
         "np.save(path + '.out.npy', np.asarray(model(x)))"
     )
-    plain = _load_in_fresh_process(
-        path,
+    for load in (
         "import keras, keras_sparse_rect, os;"
-        "model = keras.saving.load_model(os.environ['KSR_MODEL']);" + check,
-    )
-    assert plain.returncode == 0, plain.stderr[-2000:]
-    np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
-    library_first = _load_in_fresh_process(
-        path,
+        "model = keras.saving.load_model(os.environ['KSR_MODEL']);",
         "import sys, os, keras_sparse_rect; assert 'keras' not in sys.modules;"
-        "model = keras_sparse_rect.load_model(os.environ['KSR_MODEL']);" + check,
-    )
-    assert library_first.returncode == 0, library_first.stderr[-2000:]
-    np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
+        "model = keras_sparse_rect.load_model(os.environ['KSR_MODEL']);",
+    ):
+        done = _load_in_fresh_process(path, load + check)
+        assert done.returncode == 0, done.stderr[-2000:]
+        np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
