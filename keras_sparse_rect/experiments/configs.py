@@ -174,6 +174,11 @@ class ImageExperimentConfig:
     collapse_threshold: float = setting(
         0.5, "A pretrained layer with more dead units than this fraction is reported as collapsed."
     )
+    eligible_dead_fraction: float = setting(
+        0.1,
+        "--protocol=paper: a pretraining rate that leaves more dead units than this fraction "
+        "(in its trial or in full training) is tried only after those that leave fewer.",
+    )
     seed: int = setting(0, "Random seed (weights, noise, subsets).")
     strategy: str = setting(
         "default", "Distribution strategy (see keras_sparse_rect.distribute).", choices=STRATEGIES
@@ -202,6 +207,7 @@ class ImageExperimentConfig:
         )
         check_positive("learning_rate", self.learning_rate)
         check_rate("collapse_threshold", self.collapse_threshold, allow_one=True)
+        check_rate("eligible_dead_fraction", self.eligible_dead_fraction, allow_one=True)
         for name, low in (
             ("batch_size", 1),
             ("epochs", 0),

@@ -183,6 +183,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
             checkpoint_dir=os.path.join(model_dir, "pretraining"),
             log_dir=log_dir,
             collapse_threshold=config.collapse_threshold,
+            eligible_dead_fraction=config.eligible_dead_fraction,
             select_learning_rate=PAPER_LEARNING_RATES if paper else None,
             seed=config.seed,
             verbose=verbose,
@@ -258,6 +259,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
             },
             "collapsed_layers": [names[k - 1] for k in pretraining.collapsed_layers],
             "collapse_threshold": config.collapse_threshold,
+            "eligible_dead_fraction": config.eligible_dead_fraction,
             "learning_rate_per_layer": [
                 pretraining.history.get(f"pretrain/layer_{k}/learning_rate", [None])[0]
                 for k in range(1, len(names) + 1)

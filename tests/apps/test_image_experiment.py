@@ -127,6 +127,7 @@ def test_a_folder_of_another_run_is_refused_and_restart_starts_afresh(tiny_mnist
         (["--noise=1.5"], "--noise must be a number in [0, 1)"),
         (["--l1=0.1,0.2"], "--l1 must be one value or one per hidden layer (3)"),
         (["--seed=-1"], "--seed must be an int >= 0"),
+        (["--eligible_dead_fraction=2"], "--eligible_dead_fraction must be a number in [0, 1]"),
         (["--dataset=nosuchset"], "--dataset must be one of"),
         (["--model_dir=/proc/no/such/folder"], "--model_dir=/proc/no/such/folder cannot be"),
         (["extra_argument"], "unexpected"),

@@ -526,6 +526,8 @@ def test_a_collapsing_configuration_is_detected_warned_and_raised():
     "kwargs, needle",
     [
         ({"collapse_threshold": 1.5}, "collapse_threshold"),
+        ({"eligible_dead_fraction": -0.1}, "eligible_dead_fraction"),
+        ({"eligible_dead_fraction": "low"}, "eligible_dead_fraction"),
         ({"on_collapse": "explode"}, "on_collapse"),
         ({"dead_unit_sample": 0}, "dead_unit_sample"),
         ({"select_learning_rate": 0.1}, "select_learning_rate"),
@@ -565,6 +567,81 @@ def test_select_learning_rate_picks_the_lowest_held_out_reconstruction_per_layer
     assert len(history["pretrain/layer_1/reconstruction"]) == 1  # then trained fully
 
 
+def _scripted_dead_fractions(monkeypatch, full, trial=None, full_rows=1500):
+    """Replaces the dead-unit count by ``{rate: fraction}`` for full trainings (``data`` of
+    ``full_rows`` rows) and for trials (other rows); the training itself stays real."""
+    from keras_sparse_rect.callbacks import pretraining as module
+
+    def fake(dae, data, sample, seed):
+        rate = round(float(keras.ops.convert_to_numpy(dae.optimizer.learning_rate)), 8)
+        table = full if data.shape[0] == full_rows else (trial or {})
+        return table.get(rate, 0.0)
+
+    monkeypatch.setattr(module, "_dead_fraction", fake)
+
+
+def _selection(x, **kwargs):
+    pretraining = GreedyLayerwisePretraining(
+        x[:1500],
+        epochs=1,
+        batch_size=20,
+        select_learning_rate=(0.05, 0.01, 0.001),
+        selection_examples=800,
+        seed=0,
+        **kwargs,
+    )
+    history = pretraining.pretrain(small_network())
+    costs = {r: history[f"pretrain/layer_1/selection/{r:g}"][0] for r in (0.05, 0.01, 0.001)}
+    ranked = sorted(costs, key=lambda r: (costs[r], -r))
+    return pretraining, history, ranked
+
+
+@pytest.mark.slow
+def test_a_rate_that_kills_units_in_full_training_gives_way_to_the_next_best(monkeypatch):
+    """The seed-1 failure on full MNIST: the trial's winner left 29.8% of layer 2 dead in
+    full training, under the collapse threshold; it must not be kept."""
+    x, _ = digits()
+    _scripted_dead_fractions(monkeypatch, full={0.05: 0.3, 0.01: 0.3, 0.001: 0.0})
+    pretraining, history, ranked = _selection(x)
+    assert ranked[0] != 0.001  # a short trial favours the larger rates on digits
+    for layer in (1, 2):
+        assert history[f"pretrain/layer_{layer}/learning_rate"] == [0.001]
+        assert history[f"pretrain/layer_{layer}/dead_fraction"] == [0.0]
+    for rate in ranked[: ranked.index(0.001)]:
+        assert history[f"pretrain/layer_1/rejected/{rate:g}"] == [0.3]
+    assert "pretrain/layer_1/rejected/0.001" not in history
+    assert pretraining.collapsed_layers == []
+    # The old rule (only the collapse threshold) keeps the trial's winner.
+    _, loose, ranked = _selection(x, eligible_dead_fraction=0.5)
+    assert loose["pretrain/layer_1/learning_rate"] == [ranked[0]]
+    assert loose["pretrain/layer_1/dead_fraction"] == [0.3]
+
+
+@pytest.mark.slow
+def test_when_every_rate_kills_units_the_fewest_dead_is_kept(monkeypatch):
+    x, _ = digits()
+    full = {0.05: 0.3, 0.01: 0.2, 0.001: 0.4}
+    _scripted_dead_fractions(monkeypatch, full=full)
+    pretraining, history, _ = _selection(x)
+    assert history["pretrain/layer_1/learning_rate"] == [0.01]
+    assert history["pretrain/layer_1/dead_fraction"] == [0.2]
+    assert history["pretrain/layer_1/rejected/0.05"] == [0.3]
+    assert history["pretrain/layer_1/rejected/0.001"] == [0.4]
+    assert "pretrain/layer_1/rejected/0.01" not in history
+    assert pretraining.dead_fractions == {1: 0.2, 2: 0.2}
+    assert pretraining.collapsed_layers == []  # 20% is under the collapse threshold
+
+
+@pytest.mark.slow
+def test_a_trial_that_kills_units_ranks_its_rate_after_the_others(monkeypatch):
+    x, _ = digits()
+    _, _, ranked = _selection(x)  # the real costs, every unit alive in the trials
+    _scripted_dead_fractions(monkeypatch, full={}, trial={ranked[0]: 0.3})
+    _, history, _ = _selection(x)
+    assert history["pretrain/layer_1/learning_rate"] == [ranked[1]]
+    assert not any("/rejected/" in key for key in history)
+
+
 def test_the_selection_line_names_candidates_that_were_not_eligible():
     from keras_sparse_rect.callbacks.pretraining import _selection_line
 
@@ -575,6 +652,9 @@ def test_the_selection_line_names_candidates_that_were_not_eligible():
     assert "0.1: inf (diverged)" in line
     assert "0.01: 25.5 (76% of the units dead: not eligible)" in line
     assert "0.001: 60.2)" in line
+    tried_last = _selection_line(2, [0.001, 0.01], costs, {**dead, 0.01: 0.3}, 0.5, 0.1)
+    assert "0.01: 25.5 (30% of the units dead: tried last)" in tried_last
+    assert "of the candidates that leave the layer alive" in tried_last
     none_alive = _selection_line(1, [0.001], {0.01: 3.0, 0.001: 4.0}, {0.01: 1, 0.001: 1}, 0.5)
     assert "is the smallest candidate (none left the layer alive)" in none_alive
 
