@@ -12,12 +12,15 @@ The L1 activation penalty (``--l1``) is applied to the neuron types in
 Writes ``--model_dir``/table1.md (the paper's layout; bold: McNemar's test per
 seed does not reject at p = 0.05 for at least half of the seeds; diverged or
 collapsed runs marked, not averaged) and table1.json; each run keeps its own
-folder, and finished runs are reused when the command is started again. Each
+folder, and finished runs are reused when the command is started again
+(``--table_name=rectifier_only --neurons=rectifier`` assembles a subset beside
+the full table instead of over it). Each
 data set gets the paper's architecture (NORB 4000-2000, else 3 x 1000) unless
 ``--hidden_units`` is given.
 """
 
 import os
+import re
 
 from absl import app, flags
 
@@ -39,7 +42,16 @@ flags.DEFINE_list(
     "Neuron types trained with the --l1 activation penalty; the others get none "
     "(section 4.1 states it for rectifiers). Empty: none.",
 )
+flags.DEFINE_string(
+    "table_name",
+    "table1",
+    "Base name of the table files written into --model_dir (<name>.md, <name>.json): another "
+    "name assembles a subset of the runs without overwriting the full table.",
+)
 FLAGS = flags.FLAGS
+
+# A plain file name: no folder, nothing hidden.
+_TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def main(argv):
@@ -49,6 +61,11 @@ def main(argv):
         seeds = [int(s) for s in FLAGS.seeds]
     except ValueError:
         app_flags.fail(f"--seeds must be a comma-separated list of ints; got {FLAGS.seeds!r}")
+    if not _TABLE_NAME.fullmatch(FLAGS.table_name):
+        app_flags.fail(
+            "--table_name must be a file name of letters, digits, '_', '.' or '-' (no folder); "
+            f"got --table_name={FLAGS.table_name!r}"
+        )
     if not FLAGS.datasets or not seeds:
         app_flags.fail("--datasets and --seeds must each name at least one value")
     if any(seed < 0 for seed in seeds):
@@ -84,14 +101,14 @@ def main(argv):
         )
 
     markdown = table1_markdown(table)
+    base = os.path.join(config.model_dir, FLAGS.table_name)
     if distribute.is_chief():
-        results.write_text_atomic(os.path.join(config.model_dir, "table1.md"), markdown)
+        results.write_text_atomic(f"{base}.md", markdown)
         results.write_json_atomic(
-            os.path.join(config.model_dir, "table1.json"),
-            {**table1_json(table), "environment": results.environment()},
+            f"{base}.json", {**table1_json(table), "environment": results.environment()}
         )
     print(markdown)
-    print(f"results: {os.path.join(config.model_dir, 'table1.md')}, table1.json")
+    print(f"results: {base}.md, {FLAGS.table_name}.json")
 
 
 def run():

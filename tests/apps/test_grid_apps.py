@@ -27,12 +27,26 @@ def test_table1(tiny_mnist, tmp_path):
     for run in table["runs"]:
         config = json.loads((tmp_path.joinpath(run["model_dir"]) / "result.json").read_text())
         assert config["config"]["l1"] == (0.001 if run["neuron"] == "rectifier" else 0.0)
-    # A second start reuses the six finished runs instead of training again.
+    # A second start reuses the six finished runs instead of training again; a subset of
+    # the rows, under another name, leaves the full table as it was.
     again = run_in_process(
         "apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST
     )
     assert again.returncode == 0
     assert json.loads((tmp_path / "table1.json").read_text())["cells"] == table["cells"]
+    subset = run_in_process(
+        "apps.table1",
+        f"--datasets={tiny_mnist}",
+        f"--model_dir={tmp_path}",
+        *FAST,
+        "--neurons=rectifier",
+        "--table_name=rectifier_only",
+    )
+    assert subset.returncode == 0, subset.stderr[-3000:]
+    assert (tmp_path / "table1.md").read_text() == markdown
+    (by_pretrain,) = json.loads((tmp_path / "rectifier_only.json").read_text())["cells"].values()
+    assert all(set(cells) == {"rectifier"} for cells in by_pretrain.values())
+    assert "Rectifier" in (tmp_path / "rectifier_only.md").read_text()
     # Another configuration in the same folders is refused in one line, before training.
     other = run_in_process(
         "apps.table1", f"--datasets={tiny_mnist}", f"--model_dir={tmp_path}", *FAST, "--noise=0.5"
@@ -90,6 +104,8 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
         ("apps.table1", ["--neurons=relu"], "--neurons must name rectifier, softplus, tanh"),
         ("apps.table1", ["--neurons="], "--neurons must name rectifier, softplus, tanh"),
         ("apps.table1", ["--l1_neurons=tanh,tanh"], "--l1_neurons must name rectifier"),
+        ("apps.table1", ["--table_name=../t"], "--table_name must be a file name"),
+        ("apps.table1", ["--table_name="], "--table_name must be a file name"),
         ("apps.labeled_fraction", ["--fractions=0.5,2"], "--fractions must be numbers in (0, 1]"),
     ],
 )
