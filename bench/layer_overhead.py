@@ -35,6 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import alternate, report, summarize  # noqa: E402  (bench/_timing.py)
 
 from keras_sparse_rect.callbacks import SparsityMonitor  # noqa: E402
 from keras_sparse_rect.layers import SignFlippedRectifier  # noqa: E402
@@ -89,38 +90,6 @@ def _fit_named(models, x, y, batch_size, callbacks, name):
 
 def _step_named(models, x, y, steps, name):
     return step_speed(models[name], x, y, steps)
-
-
-def alternate(timer, names, rounds):
-    """``timer(name)`` (examples/s) for each name in ``rounds`` rounds, in rotated orders.
-
-    Round r starts at the r-th name: every variant takes every position equally often and
-    none runs twice in a row (reversing the order every other round ran the first and last
-    names twice in a row, with their weights still in cache, and favoured them by ~10%).
-    """
-    speeds = {name: [] for name in names}
-    for r in range(rounds):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            speeds[name].append(timer(name))
-    return speeds
-
-
-def summarize(speeds, baseline="plain"):
-    """name -> (median examples/s, median within-round ratio to baseline, q25, q75)."""
-    out = {}
-    for name, values in speeds.items():
-        ratios = [v / b for v, b in zip(values, speeds[baseline], strict=True)]
-        q25, q75 = np.quantile(ratios, [0.25, 0.75])
-        out[name] = (statistics.median(values), statistics.median(ratios), q25, q75)
-    return out
-
-
-def report(title, summary):
-    print(f"  {title}")
-    for name, (speed, ratio, q25, q75) in summary.items():
-        versus = f", {ratio:.2f} x plain (IQR {q25:.2f}-{q75:.2f})" if name != "plain" else ""
-        print(f"    {name:>18s}: {speed:>7.0f} ex/s{versus}")
 
 
 def main():
@@ -184,9 +153,9 @@ def main():
         fits = alternate(
             functools.partial(_fit_named, models, x, y, batch_size, callbacks), names, args.rounds
         )
-        fit_summary = summarize(fits)
+        fit_summary = summarize(fits, "plain")
         print(f"batch {batch_size}, {n} examples per segment")
-        report("fit (the library network with its monitor):", fit_summary)
+        report("fit (the library network with its monitor):", fit_summary, "plain")
         if args.train_step:
             xb, yb = x[:batch_size], y[:batch_size]
             for m in models.values():
@@ -195,7 +164,7 @@ def main():
             timed = alternate(
                 functools.partial(_step_named, models, xb, yb, steps), names, args.rounds
             )
-            report("train_on_batch alone:", summarize(timed))
+            report("train_on_batch alone:", summarize(timed, "plain"), "plain")
         fit_ratio, floor = (fit_summary[k][1] for k in ("library", "plain again"))
         print(
             f"  library / plain at batch {batch_size}: {fit_ratio:.2f} (target >= 0.95); "

@@ -39,10 +39,12 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
         for batch in iterator:
             if hasattr(batch, "toarray"):
                 batch = batch.toarray()
-            outputs = self._probe(batch, training=False)
+            # Compiled once and reused every epoch: an eager call of the probe ran each
+            # layer op by op, twice as slow on TensorFlow (bench/app_speed.py).
+            outputs = self._probe.predict_on_batch(batch)
             if not isinstance(outputs, (list, tuple)):
                 outputs = [outputs]
-            yield [keras.ops.convert_to_numpy(h) for h in outputs]
+            yield [np.asarray(h) for h in outputs]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every:
