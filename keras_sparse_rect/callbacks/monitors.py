@@ -39,12 +39,10 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
         for batch in iterator:
             if hasattr(batch, "toarray"):
                 batch = batch.toarray()
-            # Compiled once and reused every epoch: an eager call of the probe ran each
-            # layer op by op, twice as slow on TensorFlow (bench/app_speed.py).
-            outputs = self._probe.predict_on_batch(batch)
+            outputs = self._probe(batch, training=False)
             if not isinstance(outputs, (list, tuple)):
                 outputs = [outputs]
-            yield [np.asarray(h) for h in outputs]
+            yield [keras.ops.convert_to_numpy(h) for h in outputs]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every:
