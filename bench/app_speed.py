@@ -24,7 +24,9 @@ timed as one: one bare network alone can run 15-30% slower than its twin for sev
 here), with its interquartile range; "bare again" / "bare" is printed as the run's noise
 floor. (Taking each variant's best epoch instead, as this script first did, let one lucky
 bare epoch decide the ratio: 0.79 in one run, 1.04 in another, with pieces alone at 1.27 x
-bare.) Default: 7 rounds, about 5 minutes on two cores.
+bare.) The split counts only the time outside the training steps: compare the steps' own
+times, printed beside it, to see whether the app's callbacks slow the steps down. Default: 7
+rounds, about 5 minutes on two cores.
 
     KERAS_BACKEND=tensorflow python bench/app_speed.py
     KERAS_BACKEND=jax python bench/app_speed.py
