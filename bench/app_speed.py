@@ -70,11 +70,10 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.marks.append(time.perf_counter())
+        self.steps_end.append(None)
         self.validation.append(0.0)
 
     def on_train_batch_end(self, batch, logs=None):
-        if len(self.steps_end) < len(self.marks):
-            self.steps_end.append(0.0)
         self.steps_end[-1] = time.perf_counter()
 
     def on_test_begin(self, logs=None):
@@ -211,11 +210,10 @@ def main():
             f"    {name:>22s}: steps {steps:.2f} s, validation {validation:.3f} s, "
             f"other end-of-epoch work {other:.3f} s: {accounted(splits[name]):.2f} in steps"
         )
-    app_epoch = accounted(splits["app"]) / accounted(splits["bare"] + splits["bare again"])
+    bare_splits = splits["bare"] + splits["bare again"]
+    app_epoch = accounted(splits["app"]) / accounted(bare_splits)
     scale = 50000 / x.shape[0]
-    app_run = accounted(splits["app"], scale) / accounted(
-        splits["bare"] + splits["bare again"], scale
-    )
+    app_run = accounted(splits["app"], scale) / accounted(bare_splits, scale)
     print(
         f"app / bare by this split (not subject to the drift between fits): {app_epoch:.2f} "
         f"at {x.shape[0]} digits an epoch; {app_run:.2f} projected to the app's 50,000"
