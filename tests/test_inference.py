@@ -99,6 +99,41 @@ def test_dense_mode_and_plan_choices(digits):
         inference.compile_forward(sparse_model, mode="fast")
 
 
+def test_compiled_forward_takes_any_array_and_shape(digits):
+    """numpy float64, lists of batch sizes, tensors: each shape compiled once, all exact."""
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(model, digits[:200])
+    forward = inference.compile_forward(sparse_model)
+    reference = model.predict(digits[:12], verbose=0)
+    for _ in range(2):
+        for batch in (digits[:1].astype("float64"), digits[:12], digits[1:2]):
+            np.testing.assert_allclose(
+                to_numpy(forward(batch)),
+                model.predict(batch.astype("float32"), verbose=0),
+                atol=ATOL,
+            )
+    np.testing.assert_allclose(
+        to_numpy(forward(keras.ops.convert_to_tensor(digits[:12]))), reference, atol=ATOL
+    )
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's call path")
+def test_call_by_shape_traces_each_shape_once():
+    import tensorflow as tf
+
+    traces = []
+
+    @tf.function
+    def double(x):
+        traces.append(tuple(x.shape))
+        return 2 * x
+
+    call = inference.call_by_shape(double)
+    for x in (np.ones((1, 3)), np.ones((1, 3)), np.ones((2, 3)), np.ones((1, 3))):
+        np.testing.assert_array_equal(call(x).numpy(), 2 * x)
+    assert traces == [(1, 3), (2, 3)]
+
+
 def test_image_input_and_layer_call(digits):
     model = varied_network(input_shape=(28, 28))
     images = digits.reshape(-1, 28, 28)
