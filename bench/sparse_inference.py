@@ -155,16 +155,21 @@ def in_loop_function(layer, mode):
     )
 
 
+def fastest(run, repeats):
+    """The shortest wall time, in seconds, of ``repeats`` calls of ``run()``."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def measure_bandwidth(megabytes, repeats=5):
     """GB/s of a numpy copy of a float32 array of ``megabytes`` (read + write counted)."""
     src = np.ones(megabytes * 2**20 // 4, dtype="float32")
     dst = np.empty_like(src)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - start)
-    return 2 * src.nbytes / best / 1e9
+    return 2 * src.nbytes / fastest(lambda: np.copyto(dst, src), repeats) / 1e9
 
 
 def measure_read(words, repeats=20):
@@ -172,23 +177,18 @@ def measure_read(words, repeats=20):
     x = to_backend(np.ones(words, dtype="float32"))
     fn = compiled(lambda v: keras.ops.sum(v))
     block(fn(x))
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        block(fn(x))
-        best = min(best, time.perf_counter() - start)
-    return 4 * words / best / 1e9
+    return 4 * words / fastest(lambda: block(fn(x)), repeats) / 1e9
 
 
 def measure_gflops(repeats=3):
     a = to_backend(np.random.default_rng(0).random((1024, 1024), dtype="float32"))
     block(keras.ops.matmul(a, a))
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        block(keras.ops.matmul(a, a))
-        best = min(best, time.perf_counter() - start)
-    return 2 * 1024**3 / best / 1e9
+    return 2 * 1024**3 / fastest(lambda: block(keras.ops.matmul(a, a)), repeats) / 1e9
+
+
+def runs_dense(layer, batch_size):
+    """Whether ``layer``'s plan at ``batch_size`` is the dense program (no gathered step)."""
+    return all(capacity is None for capacity in layer.plan(batch_size))
 
 
 def call_floor(repeats, min_seconds):
@@ -400,7 +400,7 @@ def main():
         + ", ".join(f"{name} {rate:.1f} GB/s" for name, rate in cache_rates.items())
         + f" (the cache bound uses the fastest, {cache:.1f})"
     )
-    if all(c is None for c in layer.plan(1)):
+    if runs_dense(layer, 1):
         print(
             "  (choose_by_timing kept the dense plan at batch 1, so the 'sparse' forward below "
             "is the dense program: its share of the sparse bound is not the gathered path's)"
@@ -443,9 +443,9 @@ def main():
         "after choose_by_timing: batch 1 / 10 / 128 (= : the same dense program), batch-1 plan"
     )
     sweep = []
+    x_cal_flat, x_eval_flat = x_cal.reshape(len(x_cal), -1), x_eval.reshape(len(x_eval), -1)
     for l1 in (float(v) for v in args.sweep_l1.split(",")):
         net = train_network(x_sweep, y_sweep, l1, args.sweep_epochs)
-        x_cal_flat, x_eval_flat = x_cal.reshape(len(x_cal), -1), x_eval.reshape(len(x_eval), -1)
         net_sparse = inference.sparse_inference_model(net, x_cal_flat)
         hidden = 1 - float(np.mean(inference.measure_activity(net, x_eval_flat)[1:]))
         error = float(np.mean(np.argmax(net.predict(x_eval_flat, verbose=0), -1) != y_eval))
@@ -465,7 +465,7 @@ def main():
             f"{ratios[2]:>10.2f} "
             f"{loop_ratio:>8.2f}  "
             + " / ".join(
-                f"{v:.2f}" + ("=" if all(c is None for c in net_sparse.layers[-1].plan(b)) else "")
+                f"{v:.2f}" + ("=" if runs_dense(net_sparse.layers[-1], b) else "")
                 for v, b in zip(served_ratios, BATCH_SIZES, strict=True)
             )
             + f" {net_sparse.layers[-1].plan(1)}"

@@ -100,7 +100,7 @@ def test_dense_mode_and_plan_choices(digits):
 
 
 def test_compiled_forward_takes_any_array_and_shape(digits):
-    """numpy float64, lists of batch sizes, tensors: each shape compiled once, all exact."""
+    """numpy float64 and float32 arrays of several batch sizes, called twice, and tensors."""
     model = varied_network()
     sparse_model = inference.sparse_inference_model(model, digits[:200])
     forward = inference.compile_forward(sparse_model)
