@@ -66,3 +66,87 @@ def check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {name}={value!r}.")
     return int(value)
+
+
+def check_bool(name, value):
+    """Returns ``value`` if it is a bool (``0``/``1`` and strings refused)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Returns ``value`` if it is one of ``choices`` (strings compared exactly)."""
+    choices = tuple(choices)
+    if isinstance(value, bool) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"`{name}` must be one of {listed}; got {name}={value!r}.")
+    return value
+
+
+def check_int_sequence(name, values, *, minimum=1, count=None, maximum=None):
+    """Returns ``values`` (an int or a sequence of ints) as a non-empty tuple of ints.
+
+    Args:
+        name: the argument's name, used in the message.
+        values: one int, or a list/tuple of ints.
+        minimum: the smallest value allowed.
+        count: if given, the number of values required (one value is also accepted
+            and repeated, as by :func:`per_layer`).
+        maximum: if given, the largest value allowed (e.g. what can be allocated).
+    """
+    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
+        values = (values,)
+    try:
+        values = tuple(values) if not isinstance(values, (str, bytes)) else None
+    except TypeError:
+        values = None
+
+    def bad(v):
+        return (
+            isinstance(v, bool)
+            or not isinstance(v, numbers.Integral)
+            or v < minimum
+            or (maximum is not None and v > maximum)
+        )
+
+    if (
+        not values
+        or any(bad(v) for v in values)
+        or (count is not None and len(values) not in (1, count))
+    ):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        many = "one or more ints" if count is None else f"one int or {count} ints"
+        got = list(values) if values else values
+        raise ValueError(f"`{name}` must be {many} {bound}; got {name}={got!r}.")
+    values = tuple(int(v) for v in values)
+    return values * count if count is not None and len(values) == 1 else values
+
+
+def per_layer(name, value, num_layers, check=None):
+    """The one per-layer rule: ``value`` for each of ``num_layers`` hidden layers.
+
+    ``value`` is a single value (every layer), a one-item list/tuple (every layer)
+    or a list/tuple of exactly one value per layer. Each value goes through
+    ``check(name_i, v)`` when given. Returns a tuple of ``num_layers`` values.
+
+    >>> per_layer("noise", [0.25], 3)
+    (0.25, 0.25, 0.25)
+    >>> per_layer("noise", (0.1, 0.2), 2)
+    (0.1, 0.2)
+    """
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            value = value[0]
+        elif len(value) != num_layers:
+            raise ValueError(
+                f"`{name}` must be one value or one per hidden layer ({num_layers}); got "
+                f"{name}={list(value)!r}."
+            )
+        else:
+            if check is not None:
+                return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(value))
+            return tuple(value)
+    if check is not None:
+        value = check(name, value)
+    return (value,) * num_layers
