@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import activations
+from keras_sparse_rect._arrays import to_numpy
 from keras_sparse_rect._validation import (
     check_int,
     check_non_negative,
@@ -286,9 +287,9 @@ def hidden_weights(model):
         signs = getattr(activation, "signs", None)
         out.append(
             (
-                _numpy(dense.kernel),
-                _numpy(dense.bias),
-                None if signs is None else _numpy(signs),
+                to_numpy(dense.kernel),
+                to_numpy(dense.bias),
+                None if signs is None else to_numpy(signs),
             )
         )
     return out
@@ -329,10 +330,6 @@ def copy_hidden_weights(source, target):
         if signs is not None and getattr(activation, "signs", None) is not None:
             activation.signs.assign(np.asarray(signs, "float32"))
     return target
-
-
-def _numpy(variable):
-    return np.array(keras.ops.convert_to_numpy(variable))
 
 
 def _hidden_pairs(model):

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_sparse_rect import activations, losses
+from keras_sparse_rect._arrays import to_numpy
 from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers import SignFlippedRectifier, UnitIntervalScaling, make_noise
@@ -365,10 +366,10 @@ class DenoisingAutoencoder(keras.Model):
         same pre-activation from the raw input wherever ``input_signs * x`` is
         >= 0 and no larger than the scale adapted on the training data.
         """
-        kernel = np.asarray(ops.convert_to_numpy(self.encoder.kernel))
-        bias = np.asarray(ops.convert_to_numpy(self.encoder.bias))
+        kernel = to_numpy(self.encoder.kernel)
+        bias = to_numpy(self.encoder.bias)
         if self.input_scaling is not None:
-            scale = np.asarray(ops.convert_to_numpy(self.input_scaling.scale))
+            scale = to_numpy(self.input_scaling.scale)
             factor = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 0.0)
             if self.input_signs is not None:
                 factor = factor * self.input_signs

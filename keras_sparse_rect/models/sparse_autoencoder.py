@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from keras_sparse_rect import activations
+from keras_sparse_rect._arrays import to_numpy
 from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers.binary_flip_noise import BinaryFlipNoise
@@ -258,8 +259,8 @@ class SparseInputDenoisingAutoencoder(keras.Model):
     def encoder_weights(self):
         """``(kernel, bias)`` of the encoder, as numpy arrays (to initialise a network)."""
         return (
-            ops.convert_to_numpy(self.encoder.kernel),
-            ops.convert_to_numpy(self.encoder.bias),
+            to_numpy(self.encoder.kernel),
+            to_numpy(self.encoder.bias),
         )
 
     def _ensure_compiled(self):
