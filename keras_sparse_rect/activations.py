@@ -17,6 +17,7 @@ from keras import ops
 
 from keras_sparse_rect._validation import check_positive
 from keras_sparse_rect.api import register
+from keras_sparse_rect.names import ACTIVATIONS
 
 
 @register
@@ -93,7 +94,7 @@ _BY_NAME = {
 }
 
 #: Names accepted wherever this library takes an activation.
-NAMES = ("rectifier", "softplus", "tanh")
+NAMES = ACTIVATIONS
 
 
 def get(identifier):

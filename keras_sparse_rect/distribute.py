@@ -37,7 +37,10 @@ import os
 
 import keras
 
-NAMES = ("default", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
+from keras_sparse_rect.names import STRATEGIES
+
+#: Names accepted by :func:`get_strategy` (:data:`keras_sparse_rect.names.STRATEGIES`).
+NAMES = STRATEGIES
 
 
 class StrategyError(ValueError):

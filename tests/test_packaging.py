@@ -55,12 +55,5 @@ def test_the_configs_load_neither_keras_nor_tensorflow():
     assert out.stdout.split() == ["False", "False"], out.stderr
 
 
-def test_the_configs_choices_match_the_library():
-    from keras_sparse_rect import activations, distribute
-    from keras_sparse_rect.data import IMAGE_DATASETS
-    from keras_sparse_rect.experiments import configs
-
-    assert configs.ACTIVATIONS == activations.NAMES
-    assert configs.STRATEGIES == distribute.NAMES
-    assert set(configs.DATASETS) == set(IMAGE_DATASETS)
+def test_the_package_has_a_version():
     assert importlib.import_module("keras_sparse_rect").__version__

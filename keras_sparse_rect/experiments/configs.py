@@ -27,23 +27,29 @@ from keras_sparse_rect._validation import (
     check_positive,
     check_rate,
 )
+from keras_sparse_rect.names import (
+    ACTIVATIONS,
+    PROTOCOLS,
+    STRATEGIES,
+    TABLE2_NETWORKS,
+    image_dataset_choices,
+    is_image_dataset,
+)
+from keras_sparse_rect.names import IMAGE_DATASETS as DATASETS
 
-#: Neuron types (``keras_sparse_rect.activations.NAMES``; a test keeps them equal).
-ACTIVATIONS = ("rectifier", "softplus", "tanh")
-#: Distribution strategies (``keras_sparse_rect.distribute.NAMES``; a test keeps them equal).
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
-#: Image data sets by name (``keras_sparse_rect.data.IMAGE_DATASETS``; a test keeps them
-#: equal), besides ``idx:DIR`` and ``npz:FILE``.
-DATASETS = ("mnist_subset", "mnist", "cifar10", "nistp", "norb", "smallnorb")
-#: How learning rates and epochs are chosen (see :class:`ImageExperimentConfig`).
-PROTOCOLS = ("fixed", "paper")
 #: The networks of Table 2: name -> (column title, activation, hidden layers).
-MODELS = {
-    "no_hidden": ("No hidden layer", None, 0),
-    "rectifier_1": ("Rectifier (1-layer)", "rectifier", 1),
-    "rectifier_3": ("Rectifier (3-layers)", "rectifier", 3),
-    "tanh_3": ("Tanh (3-layers)", "tanh", 3),
-}
+MODELS = TABLE2_NETWORKS
+
+__all__ = [
+    "ACTIVATIONS",
+    "DATASETS",
+    "MODELS",
+    "PROTOCOLS",
+    "STRATEGIES",
+    "ImageExperimentConfig",
+    "SentimentConfig",
+    "setting",
+]
 
 
 def setting(default, help, *, choices=None, items=None):
@@ -188,11 +194,10 @@ class ImageExperimentConfig:
 
     def validate(self):
         """Checks and normalises every field; raises ValueError naming the first bad one."""
-        if not isinstance(self.dataset, str) or not (
-            self.dataset in DATASETS or self.dataset.startswith(("idx:", "npz:"))
-        ):
-            known = ", ".join([*DATASETS, "idx:DIR", "npz:FILE"])
-            raise ValueError(f"`dataset` must be one of {known}; got dataset={self.dataset!r}.")
+        if not is_image_dataset(self.dataset):
+            raise ValueError(
+                f"`dataset` must be one of {image_dataset_choices()}; got dataset={self.dataset!r}."
+            )
         _check_choice("activation", self.activation, ACTIVATIONS)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("protocol", self.protocol, PROTOCOLS)
