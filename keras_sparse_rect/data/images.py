@@ -40,11 +40,12 @@ from keras_sparse_rect._validation import check_int, check_seed
 from keras_sparse_rect.data import _tfds, norb
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 from keras_sparse_rect.data.idx import read_idx
+from keras_sparse_rect.data.splits import SPLIT_SEED as _SPLIT_SEED
+from keras_sparse_rect.data.splits import stratified_split
 
 SPLITS = ("train", "validation", "test")
 # Fixed seeds: every user gets the same splits and the same distorted NISTP
 # validation and test sets, whatever seed their training run uses.
-_SPLIT_SEED = 2011
 _NISTP_EVAL_SEED = 2011
 # Parallel copies of a distortion layer in to_tf_dataset (fixed, so that the
 # distortions drawn do not depend on the machine), the smallest chunk of images
@@ -259,23 +260,6 @@ def _to_float_images(x):
     return x[..., None] if x.ndim == 3 else x
 
 
-def _stratified_split(labels, fractions, seed=_SPLIT_SEED):
-    """Index arrays, one per fraction, that split each class in those proportions.
-
-    Deterministic (fixed seed); each array lists its classes mixed, in random order.
-    """
-    rng = np.random.default_rng(seed)
-    parts = [[] for _ in fractions]
-    cuts = np.cumsum(fractions)[:-1]
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        bounds = np.round(cuts * len(members)).astype(int)
-        for part, chunk in zip(parts, np.split(members, bounds), strict=True):
-            part.append(chunk)
-    # Mixed classes in a fixed random order: a prefix of a split is a fair sample.
-    return [rng.permutation(np.concatenate(part)) for part in parts]
-
-
 def _last(x, y, count, name):
     if isinstance(count, bool) or not isinstance(count, int) or not 0 < count < len(x):
         raise ValueError(
@@ -301,7 +285,7 @@ def _load_mnist_subset():
     images, labels = mnist_data()
     x = (np.asarray(images, np.float32) / 255.0).reshape(-1, 28, 28, 1)
     y = np.asarray(labels, np.int32)
-    train, val, test = _stratified_split(y, (0.7, 0.1, 0.2))
+    train, val, test = stratified_split(y, (0.7, 0.1, 0.2))
     return x[train], y[train], x[val], y[val], x[test], y[test], 10
 
 
@@ -343,7 +327,7 @@ def _load_cifar10(data_dir=None, download=True):
     (x, y), (x_rest, y_rest) = _tfds.load_tfds_numpy(
         "cifar10", ["train", "test"], data_dir=data_dir, download=download
     )
-    val, test = _stratified_split(y_rest, (0.5, 0.5))
+    val, test = stratified_split(y_rest, (0.5, 0.5))
     x_rest, y_rest = _to_float_images(x_rest), y_rest.astype(np.int32)
     return (
         _to_float_images(x),

@@ -14,7 +14,6 @@ from keras_sparse_rect.data import (
     load_image_dataset,
     to_tf_dataset,
 )
-from keras_sparse_rect.data.images import _stratified_split
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +39,6 @@ def test_mnist_subset_real_digits_stratified_split(mnist_subset):
     # The three splits are disjoint.
     keys = [{row.tobytes() for row in part} for part in (data.x_train, data.x_val, data.x_test)]
     assert not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])
-
-
-def test_stratified_split_is_deterministic():
-    labels = np.arange(1000) % 10
-    first = _stratified_split(labels, (0.7, 0.1, 0.2))
-    second = _stratified_split(labels, (0.7, 0.1, 0.2))
-    for a, b, size in zip(first, second, (700, 100, 200), strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert len(a) == size and np.bincount(labels[a]).tolist() == [size // 10] * 10
 
 
 @pytest.mark.tensorflow_only

@@ -14,7 +14,6 @@ from keras_sparse_rect.data import (
     BagOfWords,
     DatasetNotFoundError,
     RatingScale,
-    kfold_splits,
     load_reviews,
     load_rotten_tomatoes,
     read_reviews,
@@ -302,32 +301,6 @@ def test_a_single_rating_warns_naming_the_file_and_the_rating(tmp_path):
     rt = write_csv(tmp_path / "rt.csv", [("good", "fresh"), ("fine", "fresh")], ("t", "c"))
     with pytest.warns(UserWarning, match=r"rating fresh \(rotten < fresh\)"):
         load_reviews(rt, "t", "c", "rotten,fresh", num_terms=10)
-
-
-# Cross-validation folds --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("n", "k"), [(10, 3), (101, 10), (7, 7)])
-def test_folds_are_disjoint_and_cover_the_data(n, k):
-    splits = kfold_splits(n, k, seed=3)
-    assert len(splits) == k
-    tests = np.concatenate([test for _, test in splits])
-    np.testing.assert_array_equal(np.sort(tests), np.arange(n))  # each example tested once
-    for train, test in splits:
-        assert not np.intersect1d(train, test).size
-        np.testing.assert_array_equal(np.union1d(train, test), np.arange(n))
-    sizes = [len(test) for _, test in splits]
-    assert max(sizes) - min(sizes) <= 1
-    again = kfold_splits(n, k, seed=3)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again, strict=True))
-
-
-@pytest.mark.parametrize(
-    ("args", "name"), [((10, 1), "num_folds"), ((0, 2), "num_examples"), ((3, 4), "num_folds")]
-)
-def test_fold_arguments(args, name):
-    with pytest.raises(ValueError, match=name):
-        kfold_splits(*args)
 
 
 # The cached default data ---------------------------------------------------------------------
