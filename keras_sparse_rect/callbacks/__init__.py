@@ -1,6 +1,10 @@
-"""Callbacks: monitors of the hidden representations (and, later, pretraining)."""
+"""Callbacks: the validation error, monitors of the hidden representations, and pretraining."""
 
-from keras_sparse_rect.callbacks.monitors import DeadUnitMonitor, SparsityMonitor
+from keras_sparse_rect.callbacks.monitors import (
+    DeadUnitMonitor,
+    SparsityMonitor,
+    ValidationError,
+)
 from keras_sparse_rect.callbacks.pretraining import (
     GreedyLayerwisePretraining,
     PretrainingCollapseError,
@@ -11,4 +15,5 @@ __all__ = [
     "GreedyLayerwisePretraining",
     "PretrainingCollapseError",
     "SparsityMonitor",
+    "ValidationError",
 ]

@@ -1,8 +1,11 @@
-"""Callbacks that watch the hidden representations of a network during training."""
+"""Callbacks that watch a network in training: validation error, hidden representations."""
+
+import math
 
 import keras
 import numpy as np
 
+from keras_sparse_rect.api import register
 from keras_sparse_rect.metrics import ActivationSparsity
 from keras_sparse_rect.utils import hidden_activation_model
 
@@ -135,3 +138,44 @@ class SparsityMonitor(_HiddenActivationCallback):
         else:
             self._metric.reset_state()
         return self._metric
+
+
+@register
+class ValidationError(keras.callbacks.Callback):
+    """Adds ``val_error`` = 1 - ``val_accuracy`` to the epoch logs (section 4.1's criterion).
+
+    The paper chooses hyper-parameters and the stopping epoch by validation
+    error (section 4.1). Place this callback before any callback that reads
+    ``val_error`` (``EarlyStopping``, ``ModelCheckpoint``, KerasTuner's own),
+    so that they all see the same number. Epochs without ``val_accuracy``
+    (no validation data, or no ``"accuracy"`` metric) are left untouched.
+
+    ``self.error`` keeps the validation error of the last epoch as a float,
+    and ``inf`` when that epoch had no ``val_accuracy`` or a non-finite
+    training ``loss`` (a diverged run ranks last).
+
+    Example:
+
+    >>> callback = ValidationError()
+    >>> logs = {"loss": 0.3, "val_accuracy": 0.75}
+    >>> callback.on_epoch_end(0, logs)
+    >>> logs["val_error"], callback.error
+    (0.25, 0.25)
+    >>> callback.on_epoch_end(1, {"loss": float("nan"), "val_accuracy": 0.1})
+    >>> callback.error
+    inf
+    """
+
+    error = math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        accuracy = logs.get("val_accuracy")
+        if accuracy is not None:
+            logs["val_error"] = 1.0 - float(accuracy)
+        loss = logs.get("loss")
+        finite = accuracy is not None and loss is not None and math.isfinite(loss)
+        self.error = float(1.0 - accuracy) if finite else math.inf
+
+    def get_config(self):
+        return {}

@@ -55,3 +55,31 @@ def test_sparsity_is_each_passes_own_not_accumulated():
     model.get_layer("h1").bias.assign(np.full(3, -1e3, "float32"))  # now every unit is off
     second = monitor.compute()
     assert second["sparsity/h1"] == 1.0 and second["sparsity/h2"] == 1.0
+
+
+def test_validation_error_reaches_history_and_keeps_the_last_error():
+    from keras_sparse_rect.callbacks import ValidationError
+
+    model = _model()
+    model.compile(
+        keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    callback = ValidationError()
+    history = model.fit(X, Y, epochs=2, verbose=0, validation_data=(X, Y), callbacks=[callback])
+    accuracy = history.history["val_accuracy"]
+    assert history.history["val_error"] == pytest.approx([1 - a for a in accuracy])
+    assert callback.error == pytest.approx(1 - accuracy[-1])
+
+
+def test_validation_error_is_inf_without_val_accuracy_or_after_divergence():
+    from keras_sparse_rect.callbacks import ValidationError
+
+    callback = ValidationError()
+    logs = {"loss": 0.5}
+    callback.on_epoch_end(0, logs)
+    assert "val_error" not in logs and callback.error == float("inf")
+    logs = {"loss": float("nan"), "val_accuracy": 0.9}
+    callback.on_epoch_end(1, logs)
+    assert logs["val_error"] == pytest.approx(0.1) and callback.error == float("inf")
+    config = keras.saving.serialize_keras_object(callback)
+    assert config["registered_name"] == "keras_sparse_rect>ValidationError"
