@@ -42,12 +42,29 @@ def check_positive(name, value):
     return float(value)
 
 
+#: The largest seed every backend accepts: NumPy's and Keras' seeds are 32-bit
+#: unsigned integers (``keras.utils.set_random_seed`` seeds NumPy with it).
+MAX_SEED = 2**32 - 1
+
+
 def check_seed(name, value):
-    """Returns ``value`` if it is None or a non-negative int."""
+    """Returns ``value`` if it is None or an int in [0, :data:`MAX_SEED`].
+
+    >>> check_seed("seed", 2**40)
+    Traceback (most recent call last):
+    ...
+    ValueError: `seed` must be None or an int in [0, 4294967295]; got seed=1099511627776.
+    """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"`{name}` must be None or an int >= 0; got {name}={value!r}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value <= MAX_SEED
+    ):
+        raise ValueError(
+            f"`{name}` must be None or an int in [0, {MAX_SEED}]; got {name}={value!r}."
+        )
     return int(value)
 
 
@@ -61,10 +78,16 @@ def check_min_rank(layer_name, input_shape, min_rank):
         )
 
 
-def check_int(name, value, minimum):
-    """Returns ``value`` as an int >= ``minimum`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}; got {name}={value!r}.")
+def check_int(name, value, minimum, maximum=None):
+    """Returns ``value`` as an int >= ``minimum`` (and <= ``maximum``; bools refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be an int {bound}; got {name}={value!r}.")
     return int(value)
 
 
