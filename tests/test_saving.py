@@ -1,7 +1,10 @@
 """A model using every custom object saves to .keras and reloads with identical outputs."""
 
+import pathlib
+
 import keras
 import numpy as np
+import pytest
 
 from keras_sparse_rect import activations, losses
 from keras_sparse_rect.layers import (
@@ -99,3 +102,21 @@ def test_a_saved_model_loads_in_a_fresh_process_without_importing_submodules(tmp
         done = _load_in_fresh_process(path, load + check)
         assert done.returncode == 0, done.stderr[-2000:]
         np.testing.assert_allclose(np.load(f"{path}.out.npy"), expected, atol=1e-6)
+
+
+RELEASE_0_1_0 = pathlib.Path(__file__).parent / "fixtures" / "release_0_1_0"
+
+
+@pytest.mark.parametrize("name", ["deep_network", "layers", "dae", "dae_scaled", "sparse_dae"])
+def test_files_saved_by_release_0_1_0_still_load_and_compute_the_same(name):
+    # tests/fixtures/release_0_1_0/make_fixtures.py wrote these with the 0.1.0 code.
+    expected = np.load(RELEASE_0_1_0 / "expected.npz")
+    model = keras.saving.load_model(RELEASE_0_1_0 / f"{name}.keras")
+    x = expected["binary"] if name == "sparse_dae" else expected["x"]
+    np.testing.assert_allclose(
+        to_numpy(model(x, training=False)), expected[name], rtol=1e-5, atol=1e-6
+    )
+    if name in ("dae", "dae_scaled", "sparse_dae"):
+        np.testing.assert_allclose(
+            to_numpy(model.reconstruct(x)), expected[f"{name}_reconstruct"], rtol=1e-5, atol=1e-6
+        )
