@@ -8,6 +8,8 @@ Three splitters, all deterministic for a given seed:
 - :func:`labeled_subset` keeps a fraction of each class's examples, at least one
   per class, for the semi-supervised runs of Figure 3 (right); the subsets of one
   seed are nested: each fraction contains every smaller one;
+- :func:`hold_out_last` keeps the last examples of a training set for
+  validation (section 4.1: MNIST's last 10,000 training digits);
 - :func:`kfold_splits` cuts shuffled k-fold cross-validation folds (section 4.2:
   "10-fold cross-validation").
 
@@ -34,7 +36,7 @@ from keras_sparse_rect._validation import check_int, check_seed
 SPLIT_SEED = 2011
 """The fixed seed of the data sets' own splits: every user gets the same splits."""
 
-__all__ = ["SPLIT_SEED", "kfold_splits", "labeled_subset", "stratified_split"]
+__all__ = ["SPLIT_SEED", "hold_out_last", "kfold_splits", "labeled_subset", "stratified_split"]
 
 
 def _labels(labels):
@@ -146,6 +148,37 @@ def labeled_subset(labels, fraction, seed=0):
         members = rng.permutation(np.flatnonzero(labels == label))
         keep.append(members[: max(1, int(round(fraction * members.size)))])
     return np.sort(np.concatenate(keep))
+
+
+def hold_out_last(x, y, validation_size, source):
+    """``(x_train, y_train, x_val, y_val)``: the last ``validation_size`` examples validate.
+
+    Section 4.1's split of MNIST (the last 10,000 of the 60,000 training digits
+    validate); the files read by ``idx:`` and ``npz:`` without a validation
+    split hold out their last sixth the same way.
+
+    Args:
+        x, y: arrays with the same first dimension, at least 2.
+        validation_size: examples to hold out, an int in ``[1, len(x) - 1]``.
+        source: what the message names (a data set name or ``npz:FILE``).
+
+    Raises:
+        ValueError: ``validation_size`` not an int in ``[1, len(x) - 1]``; the
+            message starts with ``source``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_sparse_rect.data.splits import hold_out_last
+    >>> x_train, y_train, x_val, y_val = hold_out_last(np.arange(6), np.arange(6), 2, "demo")
+    >>> x_train.tolist(), x_val.tolist()
+    ([0, 1, 2, 3], [4, 5])
+    """
+    try:
+        count = check_int("validation_size", validation_size, 1, len(x) - 1)
+    except ValueError as error:
+        raise ValueError(f"{source}: {error}") from None
+    return x[:-count], y[:-count], x[-count:], y[-count:]
 
 
 def kfold_splits(num_examples, num_folds=10, seed=0):

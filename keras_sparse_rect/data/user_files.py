@@ -1,0 +1,214 @@
+"""Image data sets a user brings as files: ``idx:DIR`` and ``npz:FILE``, and their checks.
+
+``idx:DIR`` reads MNIST-format IDX files (:func:`~keras_sparse_rect.data.read_idx`)
+from a folder; ``npz:FILE`` reads the arrays ``x_train, y_train, x_test, y_test``
+(and optionally ``x_val, y_val``) of a ``numpy.savez`` archive. Both go through
+the same checks: numeric, finite images of one shape per split, integer class
+labels ``0..k-1`` (or in ``[0, num_classes)``), and at least two classes. Every
+refusal is a ``ValueError`` (a missing file or folder a
+:class:`~keras_sparse_rect.data.DatasetNotFoundError`) whose message starts with
+``idx:DIR`` or ``npz:FILE`` and names the file or array at fault.
+"""
+
+import os
+
+import numpy as np
+
+from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.data.errors import DatasetNotFoundError
+from keras_sparse_rect.data.idx import read_idx
+from keras_sparse_rect.data.pipeline import to_float_images
+from keras_sparse_rect.data.splits import hold_out_last
+
+
+def load_idx(directory, num_classes=None):
+    """MNIST-format IDX files in ``directory`` (names as MNIST's, gzipped or not)."""
+    if not os.path.isdir(directory):
+        raise DatasetNotFoundError(
+            f"idx:{directory}: no such folder; give a folder that holds "
+            "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+            "and t10k-labels-idx1-ubyte (optionally .gz)"
+        )
+    found = {}
+    for entry in sorted(os.listdir(directory)):
+        lower = entry.lower()
+        split = (
+            "train" if "train" in lower else "test" if "t10k" in lower or "test" in lower else None
+        )
+        kind = "images" if "images" in lower or "idx3" in lower else None
+        kind = kind or ("labels" if "labels" in lower or "idx1" in lower else None)
+        if split and kind:
+            found.setdefault((split, kind), []).append(os.path.join(directory, entry))
+    arrays, names = {}, {}
+    for key in (("train", "images"), ("train", "labels"), ("test", "images"), ("test", "labels")):
+        paths = found.get(key, [])
+        if len(paths) != 1:
+            problem = "no file" if not paths else f"{len(paths)} files ({', '.join(paths)})"
+            raise DatasetNotFoundError(
+                f"idx:{directory}: {problem} for the {key[0]} {key[1]}; expected one "
+                f"file named like {'train' if key[0] == 'train' else 't10k'}-"
+                f"{key[1]}-idx{3 if key[1] == 'images' else 1}-ubyte[.gz]"
+            )
+        role = f"{'x' if key[1] == 'images' else 'y'}_{key[0]}"
+        arrays[role], names[role] = read_idx(paths[0]), f"file {paths[0]}"
+    return _from_arrays(f"idx:{directory}", arrays, names, num_classes)
+
+
+_NPZ_ARRAYS = "x_train, y_train, x_test, y_test (optionally x_val, y_val)"
+
+
+def load_npz(path, num_classes=None):
+    """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val)."""
+    import zipfile
+
+    if os.path.isdir(path):
+        raise DatasetNotFoundError(
+            f"npz:{path}: is a folder, not a file; give a .npz with arrays {_NPZ_ARRAYS}, "
+            "e.g. written by numpy.savez"
+        )
+    if not os.path.isfile(path):
+        raise DatasetNotFoundError(
+            f"npz:{path}: no such file; give a .npz with arrays {_NPZ_ARRAYS}, "
+            "e.g. written by numpy.savez"
+        )
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            npy = f.read(6) == b"\x93NUMPY"
+        what = "a single .npy array" if npy else "not a zip archive"
+        raise ValueError(
+            f"{path}: not a readable .npz file: it is {what}, and an .npz is a zip archive "
+            f"of arrays {_NPZ_ARRAYS}, as numpy.savez writes it."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz file: {error}") from None
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing or (("x_val" in arrays) != ("y_val" in arrays)):
+        raise ValueError(
+            f"{path}: needs arrays x_train, y_train, x_test, y_test and optionally "
+            f"both x_val and y_val; it has {sorted(arrays)}."
+        )
+    return _from_arrays(f"npz:{path}", arrays, {key: f"array {key}" for key in arrays}, num_classes)
+
+
+def _shown(values, limit=5):
+    """Up to ``limit`` values, comma-separated, with "..." when there are more."""
+    values = [str(v) for v in values]
+    return ", ".join(values[:limit]) + (", ..." if len(values) > limit else "")
+
+
+def _check_images(source, name, images):
+    """Numeric images (bool, int or float) without NaN or infinity."""
+    if images.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{source}: {name} has dtype {images.dtype}; images must be numbers "
+            "(bool, integer or floating point)."
+        )
+    if images.dtype.kind == "f":
+        finite = np.isfinite(images)
+        if not finite.all():
+            first = tuple(int(i) for i in np.unravel_index(np.argmin(finite), images.shape))
+            count = finite.size - np.count_nonzero(finite)
+            raise ValueError(
+                f"{source}: {name} holds {count} NaN or infinite value{'s' if count > 1 else ''}"
+                f", the first ({images[first]}) at index {first}; images must be finite."
+            )
+
+
+def _check_labels(source, arrays, names, num_classes):
+    """Labels are class indices: 0..k-1 for k distinct labels, or in [0, num_classes)."""
+    roles = [role for role in ("y_train", "y_val", "y_test") if role in arrays]
+    for role in roles:
+        labels = arrays[role]
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"{source}: {names[role]} has dtype {labels.dtype}; labels must be integer "
+                "class indices."
+            )
+        if (labels < 0).any():
+            raise ValueError(
+                f"{source}: {names[role]} has negative labels "
+                f"({_shown(np.unique(labels[labels < 0]))}); labels must be class indices >= 0."
+            )
+    present = np.unique(np.concatenate([arrays[role].astype(np.int64) for role in roles]))
+    if num_classes is not None:
+        num_classes = check_int("num_classes", num_classes, 1)
+        limit, rule = num_classes, f"labels must be in [0, {num_classes}) (num_classes)"
+    else:
+        limit = len(present)
+        rule = (
+            f"the {limit} distinct labels must be the class indices 0..{limit - 1}; "
+            "give num_classes=N to allow any labels in [0, N)"
+        )
+    for role in roles:
+        labels = np.unique(arrays[role])
+        outside = labels[labels >= limit]
+        if outside.size:
+            raise ValueError(
+                f"{source}: {names[role]} has label{'s' if outside.size > 1 else ''} "
+                f"{_shown(outside)} outside 0..{limit - 1}: {rule}."
+            )
+    return limit
+
+
+def _from_arrays(source, arrays, names, num_classes=None):
+    """Checks and preprocesses arrays; without validation arrays, holds out 1/6.
+
+    ``arrays`` maps x_train, y_train, x_test, y_test (and optionally x_val,
+    y_val) to numpy arrays, ``names`` each to how a message names it.
+    """
+    pairs = [("train", "x_train", "y_train"), ("test", "x_test", "y_test")]
+    if "x_val" in arrays:
+        pairs.append(("validation", "x_val", "y_val"))
+    for split, x_role, y_role in pairs:
+        images, labels = arrays[x_role], arrays[y_role]
+        if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(
+                f"{source}: {split} images of shape {images.shape} ({names[x_role]}) and "
+                f"labels of shape {labels.shape} ({names[y_role]}) do not match (want "
+                "(n, ...) images and (n,) labels)."
+            )
+        _check_images(source, names[x_role], images)
+        if split != "train" and not len(images):
+            raise ValueError(
+                f"{source}: {names[x_role]} holds no {split} examples; the {split} split "
+                "must not be empty."
+            )
+
+    # (n, h, w) images get a channel axis (see _to_float_images): compare as they will be.
+    def image_shape(role):
+        shape = arrays[role].shape[1:]
+        return shape + (1,) if len(shape) == 2 else shape
+
+    for split, x_role, _ in pairs[1:]:
+        if image_shape(x_role) != image_shape("x_train"):
+            raise ValueError(
+                f"{source}: {split} images are {arrays[x_role].shape[1:]} ({names[x_role]}) "
+                f"but training images are {arrays['x_train'].shape[1:]} ({names['x_train']}); "
+                "every split must have images of one shape."
+            )
+    num_classes = _check_labels(source, arrays, names, num_classes)
+    x, y = arrays["x_train"], arrays["y_train"]
+    if "x_val" in arrays:
+        x_val, y_val = arrays["x_val"], arrays["y_val"]
+        if not len(x):
+            raise ValueError(f"{source}: {names['x_train']} holds no training examples.")
+    else:
+        if len(x) < 2:
+            raise ValueError(
+                f"{source}: {names['x_train']} holds {len(x)} example"
+                f"{'' if len(x) == 1 else 's'}, too few for a training and a validation "
+                "split (it needs at least 2; or give x_val and y_val)."
+            )
+        x, y, x_val, y_val = hold_out_last(x, y, max(1, len(x) // 6), source)
+    return (
+        to_float_images(x),
+        y.astype(np.int32),
+        to_float_images(x_val),
+        y_val.astype(np.int32),
+        to_float_images(arrays["x_test"]),
+        arrays["y_test"].astype(np.int32),
+        num_classes,
+    )
