@@ -1,0 +1,105 @@
+"""Every ``python`` block of the README and of ``docs/`` runs, and the API reference is whole.
+
+The blocks of one page run in order in one namespace (a later block may use what an
+earlier one made), in a temporary working directory, on the suite's backend. A line
+that would take minutes carries its fast replacement after a marker::
+
+    epochs = 50  # in tests: epochs = 1
+
+and the test runs the replacement instead (same indentation). Run one page with
+``python -m pytest tests/test_docs.py -n 0 -k pretraining``.
+"""
+
+import importlib
+import pathlib
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```[ \t]*$", re.M | re.S)
+MARKER = re.compile(r"^(\s*)(.*?)\s*# in tests: (.*)$")
+#: The packages whose ``__all__`` the API reference lists, each name once.
+API_PACKAGES = ("layers", "models", "callbacks", "data", "inference", "tuning")
+
+
+def python_blocks(text):
+    """The ``python`` fenced blocks of a Markdown text, dedented, markers applied."""
+    blocks = []
+    for _indent, body in FENCE.findall(text):
+        lines = []
+        for line in textwrap.dedent(body).splitlines():
+            marked = MARKER.match(line)
+            lines.append(marked.group(1) + marked.group(3) if marked else line)
+        blocks.append("\n".join(lines) + "\n")
+    return blocks
+
+
+def _page_id(path):
+    return str(path.relative_to(ROOT))
+
+
+def test_marker_replaces_the_line():
+    text = "```python\nfor i in range(2):\n    n = 50  # in tests: n = 1\n```\n"
+    assert python_blocks(text) == ["for i in range(2):\n    n = 1\n"]
+
+
+def test_indented_blocks_are_found():
+    text = "- item\n\n  ```python\n  x = 1\n  ```\n"
+    assert python_blocks(text) == ["x = 1\n"]
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p.read_text())], ids=_page_id)
+def test_python_blocks_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    for number, block in enumerate(python_blocks(page.read_text()), start=1):
+        code = compile(block, f"{_page_id(page)}, python block {number}", "exec")
+        exec(code, namespace)  # noqa: S102
+
+
+def _api_identifiers():
+    identifiers = []
+    for page in sorted((DOCS / "api").glob("*.md")):
+        identifiers += re.findall(r"^::: ([\w.]+)", page.read_text(), flags=re.M)
+    return identifiers
+
+
+def test_api_reference_lists_each_name_once():
+    identifiers = _api_identifiers()
+    repeated = {i for i in identifiers if identifiers.count(i) > 1}
+    assert not repeated, f"listed more than once in docs/api: {sorted(repeated)}"
+    for package in API_PACKAGES:
+        module = importlib.import_module(f"keras_sparse_rect.{package}")
+        prefix = f"keras_sparse_rect.{package}."
+        listed = [i.rsplit(".", 1)[1] for i in identifiers if i.startswith(prefix)]
+        missing = sorted(set(module.__all__) - set(listed))
+        assert not missing, f"keras_sparse_rect.{package} names missing from docs/api: {missing}"
+        twice = sorted({n for n in listed if listed.count(n) > 1})
+        assert not twice, f"keras_sparse_rect.{package} names listed twice: {twice}"
+
+
+def test_api_paths_import():
+    # mkdocs build --strict (in .ci/run) renders them; this finds a stale path in seconds.
+    for identifier in _api_identifiers():
+        module_name, _, name = identifier.rpartition(".")
+        module = importlib.import_module(module_name)
+        assert hasattr(module, name), f"docs/api names {identifier}, which does not exist"
+
+
+def test_table1_chart_is_drawn_from_the_results_page(tmp_path):
+    output = tmp_path / "table1.png"
+    subprocess.run(
+        [sys.executable, str(DOCS / "results" / "plot_table1.py"), "--output", str(output)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (DOCS / "results" / "table1.png").exists(), "commit the chart the script draws"
