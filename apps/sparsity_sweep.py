@@ -7,7 +7,9 @@
 Each network (no pretraining, seed ``--seed`` + its index) trains on every
 labeled example to its best validation error (``--epochs``, ``--patience``);
 its sparsity is the average exact sparsity of its hidden layers on the test
-set. Started again, the sweep reuses its finished networks. Writes
+set. The networks train from both ends of the L1 range inwards, so a partial
+sweep spans it; ``--lane=K/N`` trains one lane's share, and a run without it
+gathers them. Started again, the sweep reuses its finished networks. Writes
 ``--model_dir``/sparsity_sweep.csv and sparsity_sweep.png (the paper's 70-85%
 band shaded).
 """
@@ -27,6 +29,9 @@ app_flags.define_common_flags(model_dir="runs/sparsity_sweep", dataset="mnist_su
 flags.DEFINE_integer("num_networks", 5, "Networks with L1 spread over [0, --max_l1] (paper: 200).")
 flags.DEFINE_float("max_l1", 1e-3, "Largest L1 coefficient of the spread (the paper: 0.001).")
 flags.DEFINE_list("beyond_l1", [], "More L1 coefficients past --max_l1 (where accuracy drops).")
+flags.DEFINE_string(
+    "lane", "0/1", "K/N: train every N-th network from the K-th (lanes side by side), 0/1: all."
+)
 FLAGS = flags.FLAGS
 
 
@@ -47,12 +52,18 @@ def check_flags():
             f"--beyond_l1 must be numbers > --max_l1={FLAGS.max_l1}; got "
             f"--beyond_l1={','.join(FLAGS.beyond_l1)}"
         )
-    return beyond
+    try:
+        lane = tuple(int(v) for v in FLAGS.lane.split("/"))
+    except ValueError:
+        lane = ()
+    if len(lane) != 2 or not 0 <= lane[0] < lane[1]:
+        app_flags.fail(f"--lane must be K/N with 0 <= K < N; got --lane={FLAGS.lane}")
+    return beyond, lane
 
 
 def main(argv):
     del argv
-    beyond = check_flags()
+    beyond, lane = check_flags()
     config = app_flags.config_from_flags(pretrain=False)
     _, data = app_flags.strategy_and_data(config)
     from keras_sparse_rect import distribute
@@ -61,7 +72,9 @@ def main(argv):
     l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1, beyond)
     protocol = figure3.Protocol(config.epochs, config.patience)
     with app_flags.run_conflicts_fail():
-        rows = figure3.run_sparsity_sweep(config, data, l1s, protocol, app_flags.verbosity())
+        rows = figure3.run_sparsity_sweep(
+            config, data, l1s, protocol, app_flags.verbosity(), lane=lane
+        )
     if distribute.is_chief():
         paths = figure3_report.write_figure(
             config.model_dir, "sparsity_sweep", rows, f"{config.dataset}: sparsity vs error"

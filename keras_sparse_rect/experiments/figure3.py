@@ -373,26 +373,58 @@ def run_labeled_fraction(
     return rows
 
 
-def run_sparsity_sweep(base_config, data, l1s, protocol=Protocol(), verbose=0, log=print):
+def coarse_to_fine(count):
+    """The indices ``0 .. count - 1`` ordered so that every prefix spans the range evenly.
+
+    The ends first, then the midpoints by bisection: an interrupted sweep has
+    points across all of [0, ``max_l1``] rather than its low end only.
+
+    >>> coarse_to_fine(5)
+    [0, 4, 2, 1, 3]
+    """
+    check_int("count", count, 1)
+    order, seen = [], set()
+    step = count - 1
+    while True:
+        for index in range(0, count, max(step, 1)):
+            if index not in seen:
+                seen.add(index)
+                order.append(index)
+        if step <= 1:
+            return order
+        step = (step + 1) // 2
+
+
+def run_sparsity_sweep(
+    base_config, data, l1s, protocol=Protocol(), verbose=0, log=print, lane=(0, 1)
+):
     """Figure 3 (left): one rectifier network per L1 value, without pretraining.
 
     Network ``i`` has seed ``base_config.seed + i``; each trains on every
-    labeled example to its best validation error.
+    labeled example to its best validation error. The networks train in the
+    order of :func:`coarse_to_fine`; ``lane=(k, n)`` trains only every ``n``-th
+    of that order from the ``k``-th (lanes side by side into one folder; a run
+    with the default lane then gathers them all, reusing the finished ones).
+
+    Returns:
+        One row per network, in the order of ``l1s``.
     """
-    rows = []
+    k, lanes = lane
+    if check_int("lanes", lanes, 1) <= check_int("lane", k, 0):
+        raise ValueError(f"`lane` must be (k, n) with 0 <= k < n; got lane={lane!r}.")
     labeled = np.arange(data.x_train.shape[0])
-    for index, l1 in enumerate(l1s):
-        seed = base_config.seed + index
+    rows = {}
+    for index in coarse_to_fine(len(l1s))[k::lanes]:
+        l1, seed = float(l1s[index]), base_config.seed + index
         config = dataclasses.replace(
-            base_config, activation="rectifier", l1=float(l1), seed=seed
+            base_config, activation="rectifier", l1=l1, seed=seed
         ).validate()
         folder = os.path.join(base_config.model_dir, f"l1_{l1:.6f}_seed{seed}")
         result = fine_tune(config, data, labeled, protocol, folder, None, verbose, pretrain=False)
-        row = _row(result, activation="rectifier", pretrain=False, seed=seed)
-        row["l1"] = float(l1)
-        rows.append(row)
-        log(_line(row))
-    return rows
+        rows[index] = _row(result, activation="rectifier", pretrain=False, seed=seed)
+        rows[index]["l1"] = l1
+        log(_line(rows[index]))
+    return [rows[i] for i in sorted(rows)]
 
 
 def _row(result, **fields):
