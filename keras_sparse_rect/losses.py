@@ -27,6 +27,7 @@ Example:
 import keras
 from keras import ops
 
+from keras_sparse_rect._validation import check_bool
 from keras_sparse_rect.api import register
 
 
@@ -104,9 +105,7 @@ class _ReconstructionLoss(keras.losses.Loss):
 
     def __init__(self, from_logits=True, reduction="sum_over_batch_size", name=None, dtype=None):
         super().__init__(name=name or self.default_name, reduction=reduction, dtype=dtype)
-        if not isinstance(from_logits, bool):
-            raise ValueError(f"`from_logits` must be a bool; got from_logits={from_logits!r}.")
-        self.from_logits = from_logits
+        self.from_logits = check_bool("from_logits", from_logits)
 
     def call(self, y_true, y_pred):
         return type(self).fn(y_true, y_pred, from_logits=self.from_logits)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.api import register
 
 
@@ -64,8 +65,7 @@ class ActivationSparsity(keras.metrics.Metric):
             num_layers = len(layer_names)
         if num_layers is None:
             num_layers = 1
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"`num_layers` must be an int >= 1; got num_layers={num_layers!r}.")
+        num_layers = check_int("num_layers", num_layers, 1)
         self.num_layers = num_layers
         self.layer_names = layer_names or [f"hidden_{i + 1}" for i in range(num_layers)]
         self.zeros = self.add_variable(

@@ -20,6 +20,8 @@ import math
 import keras
 import numpy as np
 
+from keras_sparse_rect._validation import check_int
+
 _MIN_PADDED_ENTRIES = 64
 
 
@@ -104,11 +106,6 @@ def csr_to_backend(x, pad=None):
     return np.asarray(x.toarray(), dtype="float32")
 
 
-def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be an int >= 1; got batch_size={batch_size!r}.")
-
-
 def sparse_batches(x, y=None, batch_size=10, shuffle=False, seed=None):
     """Mini-batches of a scipy sparse matrix (and labels) for ``fit``, ``evaluate``, ``predict``.
 
@@ -138,7 +135,7 @@ def sparse_batches(x, y=None, batch_size=10, shuffle=False, seed=None):
         raise ValueError(
             f"`x` must be a 2-D scipy.sparse matrix; got x of type {type(x).__name__}."
         )
-    _check_batch_size(batch_size)
+    batch_size = check_int("batch_size", batch_size, 1)
     x = x.tocsr().astype("float32")
     x.sort_indices()
     if y is not None:

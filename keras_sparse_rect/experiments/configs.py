@@ -18,14 +18,20 @@ Example:
 """
 
 import dataclasses
-import numbers
+import json
 import os
+import sys
 
 from keras_sparse_rect._validation import (
+    MAX_SEED,
+    check_bool,
+    check_choice,
     check_int,
+    check_int_sequence,
     check_non_negative,
     check_positive,
     check_rate,
+    per_layer,
 )
 from keras_sparse_rect.names import (
     ACTIVATIONS,
@@ -64,47 +70,90 @@ def setting(default, help, *, choices=None, items=None):
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}; got {name}={value!r}.")
-    return value
-
-
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
-    return value
-
-
-def _check_units(name, values, *, count=None):
-    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
-        values = (values,)
-    try:
-        values = tuple(values)
-    except TypeError:
-        values = (values,)
-    if (
-        not values
-        or (count is not None and len(values) not in (1, count))
-        or any(isinstance(u, bool) or not isinstance(u, numbers.Integral) or u < 1 for u in values)
-    ):
-        many = "one or more ints >= 1" if count is None else f"one int >= 1 or {count} of them"
-        raise ValueError(f"`{name}` must be {many}; got {name}={list(values)!r}.")
-    return tuple(int(u) for u in values)
-
-
 def _per_layer(name, value, layers, check):
-    """One checked value (every layer), or a tuple of one checked value per layer."""
-    if isinstance(value, (list, tuple)):
-        if len(value) == 1:
-            return check(name, value[0])
-        if len(value) != layers:
-            raise ValueError(
-                f"`{name}` must be one value or one per hidden layer ({layers}); got "
-                f"{name}={list(value)!r}."
-            )
-        return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(value))
-    return check(name, value)
+    """:func:`~keras_sparse_rect._validation.per_layer`, keeping one value as one value.
+
+    A config keeps ``l1=0.001`` (every layer) as given, so that a run folder's
+    recorded configuration reads as the command that made it.
+    """
+    values = per_layer(name, value, layers, check)
+    single = not isinstance(value, (list, tuple)) or len(value) == 1
+    return values[0] if single else values
+
+
+#: The fewest inputs of a registered image data set (MNIST's 28 x 28), a lower
+#: bound for :func:`check_network_fits` before the data is loaded.
+SMALLEST_IMAGE = 28 * 28
+
+
+def memory_bytes():
+    """This machine's physical memory in bytes (``None`` where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def training_bytes(input_size, hidden_units, num_classes):
+    """A lower bound on the memory that training a network of this shape takes.
+
+    The float32 weights of the network and their gradients, and those of the
+    largest layer's denoising autoencoder (encoder and decoder, section 3.2)
+    while it is pretrained. Activations and data come on top.
+
+    >>> training_bytes(784, (1000, 1000, 1000), 10) / 2**20  # MiB
+    36.6...
+    """
+    sizes = (int(input_size), *(int(u) for u in hidden_units), int(num_classes))
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    autoencoder = max(
+        (2 * a * b + a + b for a, b in zip(sizes[:-2], sizes[1:-1], strict=True)),
+        default=0,
+    )
+    return 4 * 2 * (weights + autoencoder)
+
+
+def check_network_fits(name, hidden_units, input_size, num_classes, available=None):
+    """Raises ValueError naming ``name`` if training needs more memory than this machine has.
+
+    Checked before anything is allocated, so that a typing slip
+    (``hidden_units=10000000``) is one message, not an out-of-memory error.
+    ``available`` defaults to :func:`memory_bytes`.
+
+    >>> check_network_fits("hidden_units", (10**7,), 784, 10, available=2**37)
+    Traceback (most recent call last):
+    ...
+    ValueError: `hidden_units` (10000000) needs at least 176.1 GiB to train ...
+    """
+    available = memory_bytes() if available is None else available
+    needed = training_bytes(input_size, hidden_units, num_classes)
+    if available is not None and needed > available:
+        units = ",".join(str(u) for u in hidden_units)
+        raise ValueError(
+            f"`{name}` ({units}) needs at least {needed / 2**30:.1f} GiB to train "
+            f"(float32 weights and gradients with {input_size} inputs); this machine has "
+            f"{available / 2**30:.1f} GiB."
+        )
+
+
+def _configured_backend():
+    """The Keras backend that will load, read as Keras does, without importing Keras."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as file:
+            return json.load(file).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def _check_path(name, value):
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"`{name}` must be a path; got {name}={value!r}.")
+    return value
 
 
 def _to_dict(config):
@@ -198,12 +247,12 @@ class ImageExperimentConfig:
             raise ValueError(
                 f"`dataset` must be one of {image_dataset_choices()}; got dataset={self.dataset!r}."
             )
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("strategy", self.strategy, STRATEGIES)
-        _check_choice("protocol", self.protocol, PROTOCOLS)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_choice("protocol", self.protocol, PROTOCOLS)
         for name in ("sign_flip", "pretrain"):
-            _check_bool(name, getattr(self, name))
-        self.hidden_units = _check_units("hidden_units", self.hidden_units)
+            check_bool(name, getattr(self, name))
+        self.hidden_units = check_int_sequence("hidden_units", self.hidden_units)
         layers = len(self.hidden_units)
         self.l1 = _per_layer("l1", self.l1, layers, check_non_negative)
         self.noise = _per_layer("noise", self.noise, layers, check_rate)
@@ -215,29 +264,28 @@ class ImageExperimentConfig:
         check_rate("eligible_dead_fraction", self.eligible_dead_fraction, allow_one=True)
         for name, low in (
             ("batch_size", 1),
-            ("epochs", 0),
+            ("epochs", 1),
             ("pretrain_epochs", 0),
             ("selection_epochs", 1),
             ("patience", 1),
-            ("seed", 0),
         ):
             check_int(name, getattr(self, name), low)
-        if (
-            isinstance(self.labeled_fraction, bool)
-            or not isinstance(self.labeled_fraction, numbers.Real)
-            or not 0.0 < self.labeled_fraction <= 1.0
-        ):
+        check_int("seed", self.seed, 0, MAX_SEED)
+        if check_positive("labeled_fraction", self.labeled_fraction) > 1.0:
             raise ValueError(
                 "`labeled_fraction` must be in (0, 1]; got "
                 f"labeled_fraction={self.labeled_fraction!r}."
             )
-        if not isinstance(self.model_dir, (str, os.PathLike)) or not os.fspath(self.model_dir):
-            raise ValueError(f"`model_dir` must be a path; got model_dir={self.model_dir!r}.")
-        if self.strategy == "tpu":
-            import keras  # only here: the check needs the backend
-
-            if keras.backend.backend() != "tensorflow":
-                raise ValueError("strategy='tpu' needs the TensorFlow backend.")
+        _check_path("model_dir", self.model_dir)
+        if self.tpu is not None and self.strategy != "tpu":
+            raise ValueError(
+                f"`tpu` names a TPU for strategy='tpu' only; got tpu={self.tpu!r} with "
+                f"strategy={self.strategy!r}."
+            )
+        if self.strategy == "tpu" and _configured_backend() != "tensorflow":
+            raise ValueError("strategy='tpu' needs the TensorFlow backend.")
+        if self.dataset in DATASETS:
+            check_network_fits("hidden_units", self.hidden_units, SMALLEST_IMAGE, 10)
         return self
 
     def per_layer(self, name):
@@ -249,16 +297,6 @@ class ImageExperimentConfig:
 
     def to_dict(self):
         return _to_dict(self)
-
-
-def _check_count(name, values, check, count=3, what="value or one per layer"):
-    """``count`` checked values from one (repeated) or ``count`` of them."""
-    values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
-    if len(values) == 1:
-        values = values * count
-    if len(values) != count:
-        raise ValueError(f"`{name}` must have one {what} ({count}); got {name}={list(values)!r}.")
-    return tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 @dataclasses.dataclass
@@ -315,28 +353,27 @@ class SentimentConfig:
                 f"`models` must be distinct names among {list(MODELS)}; got models={models!r}."
             )
         self.models = tuple(m for m in MODELS if m in models)
-        units = _check_units("hidden_units", self.hidden_units, count=3)
-        self.hidden_units = units * 3 if len(units) == 1 else units
+        self.hidden_units = check_int_sequence("hidden_units", self.hidden_units, count=3)
         check_int("folds", self.folds, 2)
         check_int("epochs", self.epochs, 1)
         check_positive("learning_rate", self.learning_rate)
         check_int("batch_size", self.batch_size, 1)
-        self.l1 = _check_count("l1", self.l1, check_non_negative)
-        _check_bool("pretrain", self.pretrain)
+        self.l1 = per_layer("l1", self.l1, 3, check_non_negative)
+        check_bool("pretrain", self.pretrain)
         check_int("pretrain_epochs", self.pretrain_epochs, 0)
-        self.pretrain_learning_rates = _check_count(
-            "pretrain_learning_rates", self.pretrain_learning_rates, check_positive
+        self.pretrain_learning_rates = per_layer(
+            "pretrain_learning_rates", self.pretrain_learning_rates, 3, check_positive
         )
         check_rate("pepper_rate", self.pepper_rate, allow_one=True)
         check_rate("salt_rate", self.salt_rate)
-        self.masking_noise = _check_count(
-            "masking_noise", self.masking_noise, check_rate, 2, "rate or one per upper layer"
-        )
-        _check_bool("reconstruction_sampling", self.reconstruction_sampling)
+        self.masking_noise = per_layer("masking_noise", self.masking_noise, 2, check_rate)
+        check_bool("reconstruction_sampling", self.reconstruction_sampling)
         check_int("sampled_zeros", self.sampled_zeros, 1)
-        check_int("seed", self.seed, 0)
-        if not isinstance(self.output_dir, (str, os.PathLike)) or not os.fspath(self.output_dir):
-            raise ValueError(f"`output_dir` must be a path; got output_dir={self.output_dir!r}.")
+        check_int("seed", self.seed, 0, MAX_SEED)
+        _check_path("output_dir", self.output_dir)
+        depth = max(MODELS[m][2] for m in self.models)
+        if depth:  # the number of terms is not known here: at least one
+            check_network_fits("hidden_units", self.hidden_units[:depth], 1, 2)
         return self
 
     def to_dict(self):

@@ -12,9 +12,10 @@ The package, one idea per module:
 
 - :mod:`.space`: the search space (:data:`SEARCH_SPACE`, :data:`DEFAULT_VALUES`,
   :data:`STAGES`), :func:`parse_search_space`, :class:`SearchSpace`, one
-  search over it (stage, tuned names, choices, fixed values), and
-  :class:`SpaceHyperModel`, the HyperModel base that reads its stage, tuned
-  names and objective off its space;
+  search over it (stage, tuned names, choices, fixed values); none of it
+  loads Keras, so that an app checks its flags against it first;
+- :mod:`.hypermodel`: :class:`SpaceHyperModel`, the HyperModel base that reads
+  its stage, tuned names and objective off its space;
 - :mod:`.trial`: what every trial shares (``val_error``, its metrics, the
   divergence checks);
 - :mod:`.image`: :class:`DeepSparseHyperModel`, the image search, and
@@ -85,40 +86,40 @@ Example:
 >>> stage2 = DeepSparseHyperModel((28, 28, 1), 10, stage="finetune", fixed=best)  # doctest: +SKIP
 """
 
-from keras_sparse_rect.tuning._compat import atomic_state_files
-from keras_sparse_rect.tuning.image import NOISE_TYPES, DeepSparseHyperModel, trial_settings
-from keras_sparse_rect.tuning.report import (
-    summarize,
-    summary_text,
-    trials_markdown,
-    write_search_results,
-)
-from keras_sparse_rect.tuning.search import run_search
-from keras_sparse_rect.tuning.sentiment import (
-    PER_LAYER,
-    SENTIMENT_SEARCH_SPACE,
-    SentimentHyperModel,
-)
-from keras_sparse_rect.tuning.space import (
-    DEFAULT_VALUES,
-    LEARNING_RATES,
-    PRETRAINING_ONLY,
-    SEARCH_SPACE,
-    STAGES,
-    SearchSpace,
-    parse_search_space,
-)
-from keras_sparse_rect.tuning.tuners import (
-    MAX_CONSECUTIVE_FAILURES,
-    RAN_BY_FILE,
-    TUNERS,
-    BayesianOptimization,
-    GridSearch,
-    Hyperband,
-    RandomSearch,
-    make_tuner,
-    search_role,
-)
+import importlib
+
+#: Each public name -> the submodule that defines it (loaded on first use, so that
+#: ``keras_sparse_rect.tuning.space`` can be read without Keras or KerasTuner).
+_EXPORTS = {
+    "BayesianOptimization": "tuners",
+    "DEFAULT_VALUES": "space",
+    "DeepSparseHyperModel": "image",
+    "GridSearch": "tuners",
+    "Hyperband": "tuners",
+    "LEARNING_RATES": "space",
+    "MAX_CONSECUTIVE_FAILURES": "tuners",
+    "NOISE_TYPES": "image",
+    "PER_LAYER": "sentiment",
+    "PRETRAINING_ONLY": "space",
+    "RAN_BY_FILE": "tuners",
+    "RandomSearch": "tuners",
+    "SEARCH_SPACE": "space",
+    "SENTIMENT_SEARCH_SPACE": "sentiment",
+    "STAGES": "space",
+    "SearchSpace": "space",
+    "SentimentHyperModel": "sentiment",
+    "TUNERS": "tuners",
+    "atomic_state_files": "_compat",
+    "make_tuner": "tuners",
+    "parse_search_space": "space",
+    "run_search": "search",
+    "search_role": "tuners",
+    "summarize": "report",
+    "summary_text": "report",
+    "trial_settings": "image",
+    "trials_markdown": "report",
+    "write_search_results": "report",
+}
 
 __all__ = [
     "DEFAULT_VALUES",
@@ -150,3 +151,16 @@ __all__ = [
     "trials_markdown",
     "write_search_results",
 ]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])

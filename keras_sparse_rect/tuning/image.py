@@ -1,14 +1,16 @@
 """The image search (sections 4.1, 4.2) as a ``keras_tuner.HyperModel``."""
 
-from keras_sparse_rect._validation import check_int, check_seed
+from keras_sparse_rect._validation import check_bool, check_choice, check_int, check_seed
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
 from keras_sparse_rect.layers import make_noise
 from keras_sparse_rect.models import STEPS_PER_EXECUTION, build_deep_network, compile_for_paper
+from keras_sparse_rect.names import NOISE_KINDS
 from keras_sparse_rect.tuning import _compat
-from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace, SpaceHyperModel
+from keras_sparse_rect.tuning.hypermodel import SpaceHyperModel
+from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace
 from keras_sparse_rect.tuning.trial import trial_callbacks, trial_metrics
 
-NOISE_TYPES = ("masking", "salt_and_pepper")
+NOISE_TYPES = NOISE_KINDS
 
 
 def trial_settings(values):
@@ -123,14 +125,8 @@ class DeepSparseHyperModel(SpaceHyperModel):
         self.space = SearchSpace(
             stage, tune, search_space, fixed, pretraining=self.pretrain_epochs > 0
         )
-        if noise_type not in NOISE_TYPES:
-            raise ValueError(
-                f"`noise_type` must be one of {list(NOISE_TYPES)}; got noise_type={noise_type!r}."
-            )
-        self.noise_type = noise_type
-        if not isinstance(sign_flip, bool):
-            raise ValueError(f"`sign_flip` must be a bool; got sign_flip={sign_flip!r}.")
-        self.sign_flip = sign_flip
+        self.noise_type = check_choice("noise_type", noise_type, NOISE_TYPES)
+        self.sign_flip = check_bool("sign_flip", sign_flip)
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.unlabeled = unlabeled
         self.sparse = bool(sparse)

@@ -9,7 +9,8 @@ from keras_sparse_rect.metrics import ExpectedRatingRMSE
 from keras_sparse_rect.models import copy_hidden_weights
 from keras_sparse_rect.sparse import is_scipy_sparse, sparse_batches
 from keras_sparse_rect.tuning import _compat
-from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace, SpaceHyperModel
+from keras_sparse_rect.tuning.hypermodel import SpaceHyperModel
+from keras_sparse_rect.tuning.space import SEARCH_SPACE, SearchSpace
 from keras_sparse_rect.tuning.trial import trial_callbacks, trial_metrics
 
 #: Hyper-parameters that the sentiment experiment sets per layer; a sentiment

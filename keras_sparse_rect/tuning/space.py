@@ -9,14 +9,18 @@ reconstruction error."
 :class:`SearchSpace` is one search over these: the stage, which names are
 tuned (``hp.Choice``), their choices, and the fixed values of the others
 (``hp.Fixed``). Both HyperModels (:mod:`.image`, :mod:`.sentiment`) hold one.
+This module loads neither Keras nor KerasTuner until a search needs them, so
+that ``apps/tune.py`` checks its flags against it first.
 """
 
-import keras_tuner
-
-from keras_sparse_rect import activations
-from keras_sparse_rect._validation import check_int, check_non_negative, check_positive, check_rate
-from keras_sparse_rect.models import PAPER_LEARNING_RATES
-from keras_sparse_rect.tuning import _compat
+from keras_sparse_rect._validation import (
+    check_choice,
+    check_int,
+    check_non_negative,
+    check_positive,
+    check_rate,
+)
+from keras_sparse_rect.names import ACTIVATIONS, PAPER_LEARNING_RATES
 
 #: The learning rates the paper explored, for pretraining and fine-tuning (section 4.1).
 LEARNING_RATES = PAPER_LEARNING_RATES
@@ -71,11 +75,7 @@ def check_value(name, value):
     if name == "noise":
         return check_rate(name, value)
     if name == "activation":
-        if value not in activations.NAMES:
-            raise ValueError(
-                f"`activation` must be one of {list(activations.NAMES)}; got activation={value!r}."
-            )
-        return str(value)
+        return str(check_choice(name, value, ACTIVATIONS))
     return check_int(name, value, 1)
 
 
@@ -192,7 +192,11 @@ class SearchSpace:
         #: ``{name: choices}`` of every hyper-parameter.
         self.choices = {n: check_choices(n, search_space.get(n, choices[n])) for n in SEARCH_SPACE}
         defaults = {**DEFAULT_VALUES, **dict(defaults or {})}
-        fixed = {k: v for k, v in dict(fixed or {}).items() if not _compat.is_reserved(k)}
+        fixed = dict(fixed or {})
+        if fixed:
+            from keras_sparse_rect.tuning import _compat  # KerasTuner's reserved names
+
+            fixed = {k: v for k, v in fixed.items() if not _compat.is_reserved(k)}
         check_names("fixed", list(fixed))
         #: ``{name: value}`` of every hyper-parameter when not tuned.
         self.fixed = {n: check_value(n, fixed.get(n, defaults[n])) for n in SEARCH_SPACE}
@@ -207,6 +211,8 @@ class SearchSpace:
     @property
     def objective(self):
         """The stage's ``keras_tuner.Objective``."""
+        import keras_tuner
+
         return keras_tuner.Objective(*OBJECTIVES[self.stage])
 
     def values_of(self, name):
@@ -228,29 +234,11 @@ class SearchSpace:
         return values
 
 
-class SpaceHyperModel(keras_tuner.HyperModel):
-    """A ``keras_tuner.HyperModel`` whose search is one :class:`SearchSpace`, ``self.space``.
+def __getattr__(name):
+    # SpaceHyperModel subclasses keras_tuner.HyperModel: loaded on first use, so
+    # that this module (the names, choices and checks) loads no Keras.
+    if name == "SpaceHyperModel":
+        from keras_sparse_rect.tuning.hypermodel import SpaceHyperModel
 
-    It gives the space's ``stage``, ``tune`` and ``objective`` as its own, so
-    that the apps and the tuners read them off any of the library's
-    HyperModels (:class:`~.image.DeepSparseHyperModel`,
-    :class:`~.sentiment.SentimentHyperModel`).
-    """
-
-    #: The search: stage, tuned names, choices and fixed values (set by subclasses).
-    space: SearchSpace
-
-    @property
-    def stage(self):
-        """The search's stage: ``"pretrain"``, ``"finetune"`` or ``"joint"``."""
-        return self.space.stage
-
-    @property
-    def tune(self):
-        """The names of the tuned hyper-parameters."""
-        return self.space.tune
-
-    @property
-    def objective(self):
-        """The stage's ``keras_tuner.Objective``."""
-        return self.space.objective
+        return SpaceHyperModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,8 @@
-"""What every trial shares: the validation error, its metrics, the divergence checks."""
+"""What every trial shares: the validation error, its metrics, the divergence checks.
+
+``ValidationError`` is :class:`keras_sparse_rect.callbacks.ValidationError`
+(section 4.1's criterion), importable from here as before.
+"""
 
 import math
 
@@ -6,28 +10,30 @@ import keras
 import keras_tuner
 import numpy as np
 
+from keras_sparse_rect.callbacks import ValidationError
+from keras_sparse_rect.callbacks.history import pretraining_key
 from keras_sparse_rect.tuning.space import format_rates
+
+__all__ = [
+    "RECONSTRUCTION",
+    "ValidationError",
+    "reconstruction_key",
+    "trial_callbacks",
+    "trial_metrics",
+]
 
 
 def reconstruction_key(layer):
-    """The pretraining log of hidden layer ``layer``'s reconstruction cost (1-based)."""
-    return f"pretrain/layer_{layer}/reconstruction"
+    """The pretraining log of hidden layer ``layer``'s reconstruction cost (1-based).
+
+    >>> reconstruction_key(2)
+    'pretrain/layer_2/reconstruction'
+    """
+    return pretraining_key(layer, "reconstruction")
 
 
 #: The trial metric of the top hidden layer's reconstruction cost (stage ``"pretrain"``).
 RECONSTRUCTION = "pretrain/reconstruction"
-
-
-class ValidationError(keras.callbacks.Callback):
-    """Adds ``val_error`` = 1 - ``val_accuracy`` to the epoch logs (section 4.1's criterion).
-
-    It runs before KerasTuner's own callbacks, so that the checkpoint of a
-    trial's best epoch is chosen by the same number as the trial's score.
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and "val_accuracy" in logs:
-            logs["val_error"] = 1.0 - float(logs["val_accuracy"])
 
 
 def trial_callbacks(pretraining=None, extra=None):
