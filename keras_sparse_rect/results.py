@@ -66,6 +66,19 @@ def write_text_atomic(path, text):
     return path
 
 
+def read_json(path):
+    """The JSON value in ``path``, or ``None`` when it is missing or unreadable.
+
+    >>> read_json("no/such/file.json") is None
+    True
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def write_json_atomic(path, data):
     """Writes ``data`` as indented JSON to ``path`` atomically."""
     return write_text_atomic(

@@ -41,8 +41,6 @@ Example (a folder claimed, one epoch recorded, the run finished):
 """
 
 import contextlib
-import errno
-import json
 import os
 import shutil
 import socket
@@ -50,77 +48,27 @@ import time
 import uuid
 
 from keras_sparse_rect import results
+from keras_sparse_rect.experiments.run_errors import (  # noqa: F401 (public here too)
+    NoSpaceLeftError,
+    RunConflictError,
+    RunFolderError,
+    RunLockedError,
+    is_no_space,
+)
+from keras_sparse_rect.experiments.run_lock import (  # noqa: F401 (public here too)
+    LOCK_FILE,
+    lock_holder,
+    release_lock,
+    take_lock,
+)
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = "run_config.json"
 PROGRESS_FILE = "progress.json"
-LOCK_FILE = "run.lock"
 #: The folder of ``keras.callbacks.BackupAndRestore`` state, removed by :meth:`RunFolder.finish`.
 BACKUP_FOLDER = "backup"
 _TRASH_PREFIX = ".trash."
 _OWN_FILES = (RESULT_FILE, CONFIG_FILE, PROGRESS_FILE)
-_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
-
-
-class RunFolderError(ValueError):
-    """A run folder that cannot be used as it is; ``model_dir`` is the folder."""
-
-    def __init__(self, message, *, model_dir=None):
-        super().__init__(message)
-        self.model_dir = model_dir
-
-
-class RunConflictError(RunFolderError):
-    """``model_dir`` holds (part of) a run of another configuration, or something in its way.
-
-    Fields, so that a front end can phrase its own message: ``model_dir`` (the
-    folder), ``what`` (what it holds, e.g. ``"a run of another configuration
-    (seed 0 -> 1)"``) and ``changes`` (``{setting: (recorded, requested)}``,
-    empty when the conflict is not a change of settings).
-    """
-
-    def __init__(self, message, *, model_dir=None, what=None, changes=None):
-        super().__init__(message, model_dir=model_dir)
-        self.what = what
-        self.changes = dict(changes or {})
-
-
-class RunLockedError(RunConflictError):
-    """Another live process holds ``model_dir``: ``pid`` and ``host`` name it."""
-
-    def __init__(self, message, *, model_dir=None, pid=None, host=None):
-        what = f"a run in progress in process {pid}" + (f" on {host}" if host else "")
-        super().__init__(message, model_dir=model_dir, what=what)
-        self.pid = pid
-        self.host = host
-
-
-class NoSpaceLeftError(OSError):
-    """The disk filled up during a run; its last complete state is kept in ``model_dir``.
-
-    ``model_dir`` is the folder, ``state`` the last complete state (for example
-    ``"2 epochs"``); the same command resumes from it once there is space.
-    """
-
-    def __init__(self, model_dir, state):
-        super().__init__(
-            errno.ENOSPC,
-            f"no space left on the device of {model_dir}; the run's last complete state "
-            f"({state}) is kept there: free some space and start the same command again "
-            "to resume",
-        )
-        self.model_dir = model_dir
-        self.state = state
-
-    def __str__(self):
-        return self.strerror
-
-
-def is_no_space(error):
-    """Whether ``error`` says the disk (or the quota) is full."""
-    if isinstance(error, OSError) and error.errno in _NO_SPACE:
-        return True
-    return "No space left on device" in str(error)
 
 
 class RunFolder:
@@ -195,7 +143,7 @@ class RunFolder:
             RunConflictError: a run file is a folder.
         """
         self._check_files()
-        result = _read_json(self.join(RESULT_FILE))
+        result = results.read_json(self.join(RESULT_FILE))
         if not isinstance(result, dict) or result.get("complete") is False:
             return None
         if self.identity(result) != self.config:
@@ -231,7 +179,7 @@ class RunFolder:
         self._check_files()
         fresh = self._make_folder()
         try:
-            self._lock = _take_lock(self.join(LOCK_FILE), self.path)
+            self._lock = take_lock(self.path)
         except BaseException:
             self._remove_created()
             raise
@@ -279,13 +227,14 @@ class RunFolder:
         An epoch's logs replace those of that epoch and every later one (a
         resumed run trains them again). Recording an epoch commits the run.
         """
-        progress = self._progress
+        progress = {**self._progress, "processes": [dict(p) for p in self._progress["processes"]]}
         if epoch is not None:
             logs = {k: float(v) for k, v in (logs or {}).items()}
             progress["epochs"] = progress["epochs"][:epoch] + [logs]
-            self._committed = True
         progress["processes"][-1]["seconds"] = round(time.perf_counter() - self.started, 3)
         results.write_json_atomic(self.join(PROGRESS_FILE), progress)
+        self._progress = progress
+        self._committed = self._committed or epoch is not None
 
     def history(self):
         """``{key: [one value per epoch]}`` of every recorded epoch, across processes."""
@@ -371,8 +320,8 @@ class RunFolder:
         for entry in os.listdir(self.path):
             if entry.startswith(_TRASH_PREFIX):
                 shutil.rmtree(self.join(entry), ignore_errors=True)
-        progress = _read_json(self.join(PROGRESS_FILE))
-        result = _read_json(self.join(RESULT_FILE))
+        progress = results.read_json(self.join(PROGRESS_FILE))
+        result = results.read_json(self.join(RESULT_FILE))
         run_id = progress.get("run_id") if isinstance(progress, dict) else None
         if run_id and isinstance(result, dict) and result.get("run_id") == run_id:
             # Killed between result.json and the end of finish(): complete it.
@@ -380,9 +329,9 @@ class RunFolder:
 
     def _check_config(self):
         """Raises if the folder holds another configuration's run; whether it holds a run."""
-        recorded = _read_json(self.join(CONFIG_FILE))
+        recorded = results.read_json(self.join(CONFIG_FILE))
         if not isinstance(recorded, dict):
-            result = _read_json(self.join(RESULT_FILE))
+            result = results.read_json(self.join(RESULT_FILE))
             recorded = self.identity(result) if isinstance(result, dict) else None
         if isinstance(recorded, dict):
             mine = {k: v for k, v in self.config.items() if k not in self.resumable}
@@ -417,7 +366,7 @@ class RunFolder:
         return False
 
     def _start_progress(self):
-        saved = _read_json(self.join(PROGRESS_FILE))
+        saved = results.read_json(self.join(PROGRESS_FILE))
         progress = _upgrade_progress(saved) if isinstance(saved, dict) else None
         if progress is None or progress.get("finished"):
             progress = {"run_id": uuid.uuid4().hex, "epochs": [], "processes": []}
@@ -461,147 +410,13 @@ class RunFolder:
                 with contextlib.suppress(OSError):  # a full disk keeps the last record
                     self.record()
         finally:
-            _release_lock(self.join(LOCK_FILE), self._lock)
+            release_lock(self.path, self._lock)
             self._lock = None
             if rollback:
                 self._remove_created()
 
 
-# The lock ------------------------------------------------------------------------------
-
-
-def lock_holder(model_dir):
-    """The process holding ``model_dir`` (``{"pid", "host", ...}``), or ``None``.
-
-    A lock left by a killed process is not held (``None``).
-
-    >>> lock_holder("no/such/folder") is None
-    True
-    """
-    holder = _read_json(os.path.join(model_dir, LOCK_FILE))
-    return holder if isinstance(holder, dict) and _alive(holder) else None
-
-
-def _take_lock(path, model_dir):
-    """Creates ``path`` holding this process; takes over a stale one; raises if held."""
-    me = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "process_start": _process_start(os.getpid()),
-        "wall_started": time.time(),
-    }
-    for _ in range(5):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if holder is not None and _alive(holder):
-                pid, host = holder.get("pid"), holder.get("host")
-                where = "" if host in (None, socket.gethostname()) else f" on {host}"
-                raise RunLockedError(
-                    f"`model_dir`={model_dir!r} is in use by process {pid}{where} "
-                    f"(lock {path}); wait for it to finish, or give another `model_dir`.",
-                    model_dir=model_dir,
-                    pid=pid,
-                    host=host,
-                ) from None
-            if _take_over(path, holder):
-                me["stale"] = holder or {}
-            continue
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({k: v for k, v in me.items() if k != "stale"}, f)
-        return me
-    raise RunLockedError(
-        f"`model_dir`={model_dir!r}: could not take its lock {path}; another process "
-        "is taking it at the same time.",
-        model_dir=model_dir,
-    )
-
-
-def _read_lock(path):
-    """The lock's holder; waits briefly for a lock being written; ``None`` if stale."""
-    for _ in range(20):
-        holder = _read_json(path)
-        if isinstance(holder, dict):
-            return holder
-        with contextlib.suppress(OSError):
-            if time.time() - os.path.getmtime(path) > 5.0:
-                return None  # an unreadable lock, too old to be one being written
-        if not os.path.exists(path):
-            return None
-        time.sleep(0.05)
-    return {"pid": None}  # still being written: taken as held
-
-
-def _take_over(path, holder):
-    """Moves a stale lock away, checking it is still the stale one; whether it was moved."""
-    moved = f"{path}.stale.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-    try:
-        os.replace(path, moved)
-    except FileNotFoundError:
-        return False
-    if _read_json(moved) != holder and holder is not None:
-        # Another process took the lock over in between: put its lock back.
-        with contextlib.suppress(OSError):
-            os.link(moved, path)
-        with contextlib.suppress(OSError):
-            os.remove(moved)
-        return False
-    with contextlib.suppress(OSError):
-        os.remove(moved)
-    return True
-
-
-def _release_lock(path, mine):
-    if mine is None:
-        return
-    holder = _read_json(path)
-    if isinstance(holder, dict) and holder.get("pid") == os.getpid():
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)
-
-
-def _alive(holder):
-    """Whether the process a lock names still runs (a process of another host: assumed)."""
-    pid = holder.get("pid")
-    if holder.get("host") not in (None, socket.gethostname()):
-        return True
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        return pid is None  # None: a lock being written
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    except OSError:
-        return False
-    start = _process_start(pid)
-    if start == "zombie":
-        return False
-    recorded = holder.get("process_start")
-    return recorded is None or start is None or start == recorded
-
-
-def _process_start(pid):
-    """The process's start time in clock ticks (Linux), ``"zombie"``, or ``None``."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return "zombie" if fields[0] in ("Z", "X") else int(fields[19])
-
-
 # Files ---------------------------------------------------------------------------------
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
 
 
 def _upgrade_progress(saved):
