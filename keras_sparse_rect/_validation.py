@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import os
 
 
 def check_rate(name, value, *, allow_one=False):
@@ -173,3 +174,27 @@ def per_layer(name, value, num_layers, check=None):
     if check is not None:
         value = check(name, value)
     return (value,) * num_layers
+
+
+def check_inside(name, path, folder_name):
+    """Returns ``path`` if it names a folder inside the folder ``folder_name`` it joins.
+
+    An absolute path, a ``..`` that climbs out, or ``.`` (the folder itself) is
+    refused, so that ``path`` stays inside the folder it is joined to.
+
+    >>> check_inside("project_name", "stage1/a", "directory")
+    'stage1/a'
+    >>> check_inside("project_name", "../x", "directory")
+    Traceback (most recent call last):
+    ...
+    ValueError: `project_name` must name a folder inside `directory`; got project_name='../x'.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise ValueError(f"`{name}` must be a non-empty path; got {name}={path!r}.")
+    text = os.fspath(path)
+    first = os.path.normpath(text).split(os.sep)[0]
+    if os.path.isabs(text) or first in (os.pardir, os.curdir, ""):
+        raise ValueError(
+            f"`{name}` must name a folder inside `{folder_name}`; got {name}={text!r}."
+        )
+    return text

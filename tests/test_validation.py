@@ -2,7 +2,7 @@
 
 import pytest
 
-from keras_sparse_rect._validation import MAX_SEED, check_int, check_seed
+from keras_sparse_rect._validation import MAX_SEED, check_inside, check_int, check_seed
 
 
 @pytest.mark.parametrize("seed", [10**20, 2**32, -1, 1.5, True, "0"])
@@ -27,3 +27,13 @@ def test_check_int_maximum():
     assert check_int("n", 3, 1, 3) == 3
     with pytest.raises(ValueError, match=r"`n` must be an int in \[1, 3\]; got n=4"):
         check_int("n", 4, 1, 3)
+
+
+@pytest.mark.parametrize("path", ["../x", "/tmp/x", ".", "a/../../b", ""])
+def test_check_inside_refuses_paths_that_leave_the_folder(path):
+    with pytest.raises(ValueError, match="project_name"):
+        check_inside("project_name", path, "directory")
+
+
+def test_check_inside_accepts_a_subfolder():
+    assert check_inside("project_name", "stage1/run", "directory") == "stage1/run"
