@@ -21,7 +21,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+#: README.md's blocks run in tests/test_readme.py, with checks of what they print.
+PAGES = sorted(DOCS.rglob("*.md"))
 FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"^(\s*)(.*?)\s*# in tests: (.*)$")
 #: The packages whose ``__all__`` the API reference lists, each name once.

@@ -1,17 +1,47 @@
-"""The README's Python example runs as written."""
+"""The README stays short, its examples run as written, and CI runs its test command."""
 
 import pathlib
 import re
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
-def test_readme_example_runs(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "README.md has no python example"
+def _blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_is_a_short_guide_not_a_diary():
+    lines = README.read_text().splitlines()
+    assert len(lines) < 250, f"README.md has {len(lines)} lines; move the detail into docs/"
+    dated = [line for line in lines if re.search(r"\b20\d\d-\d\d-\d\d\b", line)]
+    assert len(dated) <= 1, f"dated measurements belong in docs/log/: {dated}"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    test_command = _blocks("bash")[0].strip().splitlines()[1]
+    assert test_command.startswith("pip install -e '.[test]'")
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci, ".ci/run must run the README's test command verbatim"
+
+
+def test_readme_links_exist():
+    for target in re.findall(r"\]\(((?:docs/|CHANGELOG|CONTRIBUTING)[^)#]*)", README.read_text()):
+        assert (ROOT / target).exists(), f"README.md links to {target}, which does not exist"
+
+
+def test_readme_examples_run(capsys):
+    # Both python blocks in order, as a reader would paste them: the layers in a model of
+    # one's own, then greedy pretraining (tests/test_docs.py runs the pages in docs/).
+    layers, pretraining = _blocks("python")
     namespace = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(layers, "README.md, layers example", "exec"), namespace)  # noqa: S102
     history = namespace["history"].history
     assert 0.0 <= history["sparsity"][-1] <= 1.0
     assert history["accuracy"][-1] > 0.5
     assert "sparsity" in capsys.readouterr().out
+    namespace = {}
+    exec(compile(pretraining, "README.md, pretraining example", "exec"), namespace)  # noqa: S102
+    history = namespace["history"].history
+    assert "pretrain/layer_1/reconstruction" in history
+    assert history["accuracy"][-1] > 0.5
