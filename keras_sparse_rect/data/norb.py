@@ -13,12 +13,13 @@ sizes (unused ones are 1), then the values in C order, little-endian.
 
 import glob
 import gzip
+import math
 import os
 import re
 
 import numpy as np
 
-from keras_sparse_rect.data._files import check_at_end, open_binary, read_exactly
+from keras_sparse_rect.data._files import check_at_end, file_path, open_binary, read_exactly
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 
 # Magic number -> element type (0x1E3D4C52, "packed matrix", is not supported).
@@ -56,19 +57,34 @@ def _read_header(f, path):
 def read_norb_matrix(path):
     """Reads a NORB binary-matrix file (``.mat`` or ``.mat.gz``) into numpy.
 
-    Raises ``ValueError`` naming the file when its magic number is unknown or
-    when it is truncated, too long or corrupt.
+    Args:
+        path: the file (``str`` or ``os.PathLike``).
+
+    Returns:
+        A numpy array of the header's shape and type, in native byte order.
+
+    Raises:
+        ValueError: naming the file: ``path`` is not a path or is a folder,
+            the magic number is unknown, or the file is truncated (its header
+            promises more data than it holds, however large the promise),
+            too long or corrupt.
+        FileNotFoundError: no such file.
 
     Example:
 
+    >>> import os, struct, tempfile
     >>> from keras_sparse_rect.data import read_norb_matrix
-    >>> labels = read_norb_matrix(
-    ...     "norb-5x46789x9x18x6x2x108x108-training-01-cat.mat")  # (29160,) int32
+    >>> path = os.path.join(tempfile.mkdtemp(), "demo-cat.mat")
+    >>> header = struct.pack("<Ii3i", 0x1E3D4C54, 1, 2, 1, 1)  # int32, 1 dimension: 2
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(header + struct.pack("<2i", 4, 5))
+    >>> read_norb_matrix(path).tolist()
+    [4, 5]
     """
-    path = os.fspath(path)
+    path = file_path(path)
     with open_binary(path) as f:
         dtype, shape = _read_header(f, path)
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # Python ints: a corrupt header cannot overflow
         _check_declared_size(f, path, count * dtype.itemsize, f"data of shape {shape}")
         data = read_exactly(f, count * dtype.itemsize, path, f"data of shape {shape}")
         check_at_end(f, path)
@@ -107,14 +123,14 @@ def subsample_stereo(images, size=32):
 
 def _read_stereo_subsampled(path, size):
     """Reads a ``-dat.mat`` file chunk by chunk, subsampling as it goes."""
-    with open_binary(path) as f:
+    with open_binary(file_path(path)) as f:
         dtype, shape = _read_header(f, path)
         if dtype != np.uint8 or len(shape) != 4 or shape[1] != 2:
             raise ValueError(
                 f"{path}: expected uint8 stereo pairs of shape (n, 2, h, w); "
                 f"found {dtype} of shape {shape}."
             )
-        n, per_image = shape[0], int(np.prod(shape[1:]))
+        n, per_image = shape[0], math.prod(shape[1:])
         _check_declared_size(f, path, n * per_image, f"{n} stereo pairs of shape {shape[1:]}")
         # Chunks are kept as they are read, so a gzipped file whose header promises more
         # images than it holds costs what it holds, not the promise (a corrupt count).
@@ -166,7 +182,7 @@ def _companion(dat_path, kind):
 
 
 def _dat_length(path):
-    with open_binary(path) as f:
+    with open_binary(file_path(path)) as f:
         return _read_header(f, path)[1][0]
 
 
@@ -231,7 +247,7 @@ def load_jittered_cluttered_norb(directory, *, size=32, validation_instance=4):
     Example:
 
     >>> from keras_sparse_rect.data.norb import load_jittered_cluttered_norb
-    >>> splits = load_jittered_cluttered_norb("~/tensorflow_datasets/norb")
+    >>> splits = load_jittered_cluttered_norb("~/tensorflow_datasets/norb")  # doctest: +SKIP
     """
     directory = os.path.expanduser(os.fspath(directory))
     train = _index_split(directory, "training")

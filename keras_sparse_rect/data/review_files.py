@@ -15,14 +15,19 @@ import dataclasses
 import gzip
 import json
 import os
+import zlib
 
 import numpy as np
 
 from keras_sparse_rect._validation import check_choice, check_int
+from keras_sparse_rect.data._files import file_path, path_argument
 from keras_sparse_rect.data.ratings import RatingScale
 
 #: File formats by name, and the file suffixes that select them.
 FORMATS = {"csv": (".csv",), "tsv": (".tsv", ".tab"), "jsonl": (".jsonl", ".ndjson", ".json")}
+
+# Compressed files: the name's suffix, the format, its magic bytes, its opener.
+_COMPRESSIONS = ((".gz", "gzip", b"\x1f\x8b", gzip.open), (".bz2", "bzip2", b"BZh", bz2.open))
 
 # Review texts can be long: raise the csv module's 128 KiB field limit.
 _CSV_FIELD_LIMIT = 1 << 26
@@ -90,12 +95,16 @@ def _open_text(path):
     fields are checked instead (:func:`_not_utf8`), so the row and its line are
     reported, and ``skip_bad_rows`` can skip it.
     """
-    path = os.fspath(path)
     text = {"encoding": "utf-8", "errors": "surrogateescape", "newline": ""}
-    if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", **text)
-    if path.lower().endswith(".bz2"):
-        return bz2.open(path, "rt", **text)
+    for suffix, kind, magic, opener in _COMPRESSIONS:
+        if path.lower().endswith(suffix):
+            with open(path, "rb") as f:
+                if f.read(len(magic)) != magic:
+                    raise ValueError(
+                        f"{path}: not {kind} data, although its name ends in {suffix}; "
+                        f"compress it with {kind}, or remove {suffix} from its name."
+                    )
+            return opener(path, "rt", **text)
     return open(path, **text)  # noqa: SIM115 (closed by the caller)
 
 
@@ -191,18 +200,19 @@ def read_reviews(
 
     Raises:
         BadReviewRow: a bad row (unless ``skip_bad_rows``).
-        ValueError: an unreadable file, a missing column, or a bad argument.
+        ValueError: naming the file: a folder, a file named .gz or .bz2 that
+            is not compressed so, a truncated or corrupt file, a missing
+            column; or a bad argument.
         FileNotFoundError: no such file.
-        IsADirectoryError: ``path`` is a folder.
 
     Example:
 
     >>> rows = read_reviews("reviews.csv", "text", "stars", scale=5)  # doctest: +SKIP
     """
-    path = os.fspath(path)
+    path = path_argument(path)
     if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"{path}: is a directory, not a review file; give a .csv, .tsv or .jsonl file "
+        raise ValueError(
+            f"{path}: is a folder, not a review file; give a .csv, .tsv or .jsonl file "
             "(optionally .gz or .bz2)."
         )
     fmt = detect_format(path, file_format)
@@ -211,10 +221,27 @@ def read_reviews(
     if max_rows is not None:
         max_rows = check_int("max_rows", max_rows, 1)
     ignore = {str(r).strip() for r in ignore_ratings}
+    file_path(path, what="review file")
+    try:
+        texts, labels, lines, bad_rows, ignored = _read_rows(
+            path, fmt, text_column, rating_column, scale, ignore, skip_bad_rows, max_rows
+        )
+    except (EOFError, OSError, zlib.error) as error:
+        raise ValueError(f"{path}: truncated or corrupt file: {error}") from None
+    return ReviewRows(
+        path=path,
+        texts=texts,
+        labels=np.asarray(labels, dtype="int32") if rating_column is not None else None,
+        lines=np.asarray(lines, dtype="int64"),
+        bad_rows=bad_rows,
+        ignored_rows=ignored,
+    )
+
+
+def _read_rows(path, fmt, text_column, rating_column, scale, ignore, skip_bad_rows, max_rows):
+    """The usable rows of ``path``: ``(texts, labels, lines, bad_rows, ignored)``."""
     columns = [text_column] + ([rating_column] if rating_column is not None else [])
     texts, labels, lines, bad_rows, ignored = [], [], [], [], 0
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such review file.")
     with _open_text(path) as f:
         if fmt == "jsonl":
             records = _jsonl_records(f, path, columns)
@@ -249,11 +276,4 @@ def read_reviews(
             lines.append(line)
             if max_rows is not None and len(texts) >= max_rows:
                 break
-    return ReviewRows(
-        path=path,
-        texts=texts,
-        labels=np.asarray(labels, dtype="int32") if rating_column is not None else None,
-        lines=np.asarray(lines, dtype="int64"),
-        bad_rows=bad_rows,
-        ignored_rows=ignored,
-    )
+    return texts, labels, lines, bad_rows, ignored

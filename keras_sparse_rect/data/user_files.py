@@ -10,11 +10,15 @@ refusal is a ``ValueError`` (a missing file or folder a
 ``idx:DIR`` or ``npz:FILE`` and names the file or array at fault.
 """
 
+import math
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
 from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.data._files import file_path
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 from keras_sparse_rect.data.idx import read_idx
 from keras_sparse_rect.data.pipeline import to_float_images
@@ -57,20 +61,37 @@ def load_idx(directory, num_classes=None):
 _NPZ_ARRAYS = "x_train, y_train, x_test, y_test (optionally x_val, y_val)"
 
 
-def load_npz(path, num_classes=None):
-    """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val)."""
-    import zipfile
+def read_npz(path):
+    """Reads every array of a ``numpy.savez`` archive, checking each header first.
 
-    if os.path.isdir(path):
-        raise DatasetNotFoundError(
-            f"npz:{path}: is a folder, not a file; give a .npz with arrays {_NPZ_ARRAYS}, "
-            "e.g. written by numpy.savez"
-        )
-    if not os.path.isfile(path):
-        raise DatasetNotFoundError(
-            f"npz:{path}: no such file; give a .npz with arrays {_NPZ_ARRAYS}, "
-            "e.g. written by numpy.savez"
-        )
+    Unlike ``numpy.load``, each array's header is compared with the bytes its
+    archive member holds before any memory is set aside, so a corrupt or
+    hostile header (say, one promising 10**13 elements) is refused in a
+    moment instead of raising ``MemoryError``.
+
+    Args:
+        path: the ``.npz`` file.
+
+    Returns:
+        A dict: array name (without ``.npy``) -> numpy array.
+
+    Raises:
+        ValueError: naming the file (and the array): not a zip archive (or a
+            single ``.npy``), an array whose header promises more data than its
+            member holds, an object array, or a corrupt member.
+        FileNotFoundError: no such file.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from keras_sparse_rect.data.user_files import read_npz
+    >>> path = os.path.join(tempfile.mkdtemp(), "demo.npz")
+    >>> np.savez(path, y=np.arange(3))
+    >>> read_npz(path)["y"].tolist()
+    [0, 1, 2]
+    """
+    path = file_path(path)
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as f:
             npy = f.read(6) == b"\x93NUMPY"
@@ -79,11 +100,54 @@ def load_npz(path, num_classes=None):
             f"{path}: not a readable .npz file: it is {what}, and an .npz is a zip archive "
             f"of arrays {_NPZ_ARRAYS}, as numpy.savez writes it."
         )
+    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable .npz file: {error}") from None
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    key = info.filename.removesuffix(".npy")
+                    arrays[key] = _read_member(archive, info, f"{path}: array {key}")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+        message = str(error)
+        raise ValueError(
+            message if message.startswith(path) else f"{path}: not a readable .npz file: {error}"
+        ) from None
+    return arrays
+
+
+def _read_member(archive, info, what):
+    """One ``.npy`` member of ``archive``, its header's promise checked first."""
+    fmt = np.lib.format
+    with archive.open(info) as f:
+        version = fmt.read_magic(f)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        promised = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        held = info.file_size - f.tell()
+    if dtype.hasobject:
+        raise ValueError(f"{what} holds Python objects ({dtype}); images and labels are numbers.")
+    if promised > held:
+        raise ValueError(
+            f"{what}: its header promises {promised} bytes ({shape}, {dtype}) but the archive "
+            f"holds {held}: the file is truncated or corrupt."
+        )
+    with archive.open(info) as f:
+        try:
+            return fmt.read_array(f, allow_pickle=False)
+        except MemoryError:
+            raise ValueError(
+                f"{what}: {promised} bytes ({shape}, {dtype}) do not fit in memory."
+            ) from None
+
+
+def load_npz(path, num_classes=None):
+    """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val) of ``path``."""
+    advice = f"give a .npz with arrays {_NPZ_ARRAYS}, e.g. written by numpy.savez"
+    if os.path.isdir(path):
+        raise DatasetNotFoundError(f"npz:{path}: is a folder, not a file; {advice}")
+    if not os.path.isfile(path):
+        raise DatasetNotFoundError(f"npz:{path}: no such file; {advice}")
+    arrays = read_npz(path)
     missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
     if missing or (("x_val" in arrays) != ("y_val" in arrays)):
         raise ValueError(
@@ -134,7 +198,7 @@ def _check_labels(source, arrays, names, num_classes):
             )
     present = np.unique(np.concatenate([arrays[role].astype(np.int64) for role in roles]))
     if num_classes is not None:
-        num_classes = check_int("num_classes", num_classes, 1)
+        num_classes = check_int("num_classes", num_classes, 2)
         limit, rule = num_classes, f"labels must be in [0, {num_classes}) (num_classes)"
     else:
         limit = len(present)
@@ -150,6 +214,12 @@ def _check_labels(source, arrays, names, num_classes):
                 f"{source}: {names[role]} has label{'s' if outside.size > 1 else ''} "
                 f"{_shown(outside)} outside 0..{limit - 1}: {rule}."
             )
+    trained = np.unique(arrays["y_train"])
+    if len(trained) == 1 and len(arrays["y_train"]) > 1:  # one example: too few, said later
+        raise ValueError(
+            f"{source}: {names['y_train']} holds one class only (label {trained[0]}); a "
+            "classifier needs training examples of at least 2 classes."
+        )
     return limit
 
 

@@ -1,13 +1,12 @@
-"""The IDX reader and the ``idx:DIR`` source, on small files written here."""
+"""The IDX reader, on small files written here."""
 
 import gzip
-import os
 import struct
 
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import DatasetNotFoundError, load_image_dataset, read_idx
+from keras_sparse_rect.data import read_idx
 from tests.data.file_formats import idx_bytes, write
 
 
@@ -79,58 +78,3 @@ def test_corrupt_gzip(tmp_path):
     bad = good[:30] + bytes(b ^ 0xFF for b in good[30:60]) + good[60:]
     with pytest.raises(ValueError, match=r"bad\.gz"):
         read_idx(write(tmp_path / "bad.gz", bad))
-
-
-def _mnist_folder(folder, n_train=60, n_test=12, gz_train=True):
-    rng = np.random.default_rng(0)
-    os.makedirs(folder, exist_ok=True)
-    files = {}
-    for prefix, n, gz in (("train", n_train, gz_train), ("t10k", n_test, False)):
-        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        suffix = ".gz" if gz else ""
-        write(folder / f"{prefix}-images-idx3-ubyte{suffix}", idx_bytes(images), gz)
-        write(folder / f"{prefix}-labels-idx1-ubyte{suffix}", idx_bytes(labels), gz)
-        files[prefix] = (images, labels)
-    return files
-
-
-def test_idx_source_splits_and_scales(tmp_path):
-    files = _mnist_folder(tmp_path / "mnist")
-    data = load_image_dataset(f"idx:{tmp_path / 'mnist'}")
-    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (50, 10, 12)
-    assert data.input_shape == (28, 28, 1) and data.num_classes == 10
-    assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int32
-    images, labels = files["train"]
-    np.testing.assert_allclose(data.x_val[..., 0], images[50:] / 255.0, rtol=1e-6)
-    np.testing.assert_array_equal(data.y_train, labels[:50])
-    np.testing.assert_array_equal(data.y_test, files["t10k"][1])
-
-
-def test_idx_source_missing_folder_or_file(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="no such folder"):
-        load_image_dataset(f"idx:{tmp_path / 'absent'}")
-    _mnist_folder(tmp_path / "m")
-    os.remove(tmp_path / "m" / "t10k-labels-idx1-ubyte")
-    with pytest.raises(DatasetNotFoundError, match="no file for the test labels"):
-        load_image_dataset(f"idx:{tmp_path / 'm'}")
-
-
-def test_idx_source_truncated_file(tmp_path):
-    _mnist_folder(tmp_path / "m", gz_train=False)
-    path = tmp_path / "m" / "train-images-idx3-ubyte"
-    path.write_bytes(path.read_bytes()[:-1])
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated"):
-        load_image_dataset(f"idx:{tmp_path / 'm'}")
-
-
-def test_idx_source_stray_label_names_the_file(tmp_path):
-    _mnist_folder(tmp_path / "m", gz_train=False)
-    labels = (np.arange(12) % 10).astype(np.uint8)
-    labels[3] = 255
-    write(tmp_path / "m" / "t10k-labels-idx1-ubyte", idx_bytes(labels))
-    with pytest.raises(
-        ValueError, match=r"file .*t10k-labels-idx1-ubyte has label 255 outside 0\.\.10"
-    ):
-        load_image_dataset(f"idx:{tmp_path / 'm'}")
-    assert load_image_dataset(f"idx:{tmp_path / 'm'}", num_classes=256).num_classes == 256

@@ -151,3 +151,23 @@ def test_norb_label_count_mismatch(tmp_path):
     write(folder / TEST.format(1, "cat"), norb_bytes(np.zeros(5, np.int32)))
     with pytest.raises(ValueError, match=r"testing-01-cat\.mat: has 5 rows but .* has 18 images"):
         load_image_dataset("norb", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+@pytest.mark.parametrize(
+    ("dims", "data"),
+    [
+        # 65535 * 65537 * 641 * 6700417 = 2**64 - 1: twice over, 1 mod 2**64 in int64.
+        ((65535, 65537, 641, 6700417) * 2, b"\x07"),
+        ((65535, 65537, 641, 6700417), b"\x07" * 4),  # -1 in int64
+        ((2**21, 2**21, 2**22), b""),  # 0 in int64
+    ],
+)
+def test_a_header_whose_size_overflows_int64_names_the_file(tmp_path, gzipped, dims, data):
+    # Was a reshape error without the file, or "expected -1 bytes", or "longer than its header".
+    import struct
+
+    header = struct.pack("<Ii", 0x1E3D4C55, len(dims)) + struct.pack(f"<{len(dims)}i", *dims)
+    path = write(tmp_path / "over-cat.mat", header + data, gzipped)
+    with pytest.raises(ValueError, match=rf"{path}: truncated file"):
+        read_norb_matrix(path)
