@@ -198,3 +198,23 @@ def check_inside(name, path, folder_name):
             f"`{name}` must name a folder inside `{folder_name}`; got {name}={text!r}."
         )
     return text
+
+
+def check_fraction(name, value):
+    """Returns ``value`` as a float in (0, 1]: a share of a set that keeps something.
+
+    >>> check_fraction("labeled_fraction", 0.5)
+    0.5
+    >>> check_fraction("labeled_fraction", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `labeled_fraction` must be a number in (0, 1]; got labeled_fraction=0.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or math.isnan(value)
+        or not 0.0 < value <= 1.0
+    ):
+        raise ValueError(f"`{name}` must be a number in (0, 1]; got {name}={value!r}.")
+    return float(value)
