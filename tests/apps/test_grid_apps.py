@@ -2,10 +2,12 @@
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 
-from tests.apps.conftest import error_lines, run_app, run_in_process
+from tests.apps.conftest import ROOT, error_lines, run_app, run_in_process
 
 FAST = ["--hidden_units=16", "--batch_size=50", "--epochs=1", "--pretrain_epochs=1", "--verbose=0"]
 
@@ -57,40 +59,56 @@ def test_table1(tiny_mnist, tmp_path):
     assert str(tmp_path) in line and "delete that folder" in line and "restart" not in line
 
 
+FIGURE3 = ["--hidden_units=16", "--batch_size=50", "--epochs=2", "--patience=1", "--verbose=0"]
+
+
 @pytest.mark.slow
-@pytest.mark.tensorflow_only
 def test_sparsity_sweep(tiny_mnist, tmp_path):
-    run = run_app(
-        "apps.sparsity_sweep",
-        f"--dataset={tiny_mnist}",
-        f"--model_dir={tmp_path}",
-        "--num_networks=2",
-        *FAST,
-    )
+    args = [f"--dataset={tiny_mnist}", f"--model_dir={tmp_path}", "--num_networks=2", *FIGURE3]
+    lane = run_app("apps.sparsity_sweep", *args, "--beyond_l1=0.003", "--lane=1/2")
+    assert lane.returncode == 0, lane.stderr[-3000:]
+    # Lane 1 of 2 trains every other network of the order 0, 2 (0.003), 1: L1 0.003 only.
+    assert [float(r["l1"]) for r in csv.DictReader((tmp_path / "sparsity_sweep.csv").open())] == [
+        0.003
+    ]
+    run = run_in_process("apps.sparsity_sweep", *args, "--beyond_l1=0.003")
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "(reused)" in run.stdout
     rows = list(csv.DictReader((tmp_path / "sparsity_sweep.csv").open()))
-    assert [float(r["l1"]) for r in rows] == [0.0, 0.001]
+    assert [float(r["l1"]) for r in rows] == [0.0, 0.001, 0.003]
     assert all(0.0 <= float(r["sparsity"]) <= 1.0 for r in rows)
+    assert all(1 <= int(r["best_epoch"]) <= int(r["epochs_trained"]) <= 2 for r in rows)
     assert (tmp_path / "sparsity_sweep.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow
-@pytest.mark.tensorflow_only
 def test_labeled_fraction(tiny_mnist, tmp_path):
     run = run_app(
         "apps.labeled_fraction",
         f"--dataset={tiny_mnist}",
         f"--model_dir={tmp_path}",
-        "--fractions=0.5,1",
-        *FAST,
+        "--fractions=0.1,1",
+        "--seeds=0,1",
+        "--min_epoch_examples=100",
+        *FIGURE3,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    rows = list(csv.DictReader((tmp_path / "labeled_fraction.csv").open()))
-    assert len(rows) == 8  # 2 fractions x (rectifier, tanh) x (with, without)
-    labeled = sorted({int(r["labeled"]) for r in rows})
-    assert len(labeled) == 2 and labeled[1] == 400
-    assert abs(labeled[0] - 200) <= 10  # stratified: half of each class, rounded
+    points = list(csv.DictReader((tmp_path / "labeled_fraction.csv").open()))
+    assert len(points) == 4  # 2 fractions x (rectifier, tanh)
+    assert {p["pretrained_seeds"] for p in points if p["labeled_fraction"] == "0.1"} == {"2"}
+    assert all(p["p_values"].startswith("seed0:") for p in points)
+    runs = list(csv.DictReader((tmp_path / "labeled_fraction_runs.csv").open()))
+    assert len(runs) == 12  # 0.1: two seeds, 1: the first; x 2 neuron types x 2
+    small, everything = sorted({int(r["labeled"]) for r in runs})
+    assert everything == 400 and abs(small - 40) <= 5  # a tenth of each class, rounded
     assert (tmp_path / "labeled_fraction.png").read_bytes()[:4] == b"\x89PNG"
+    # Pretraining ran once per (neuron type, seed), cached beside the runs.
+    assert sorted(p.parent.parent.name for p in tmp_path.glob("*/pretrained/pretrained.npz")) == [
+        "rectifier_seed0",
+        "rectifier_seed1",
+        "tanh_seed0",
+        "tanh_seed1",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,7 +124,14 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
         ("apps.table1", ["--l1_neurons=tanh,tanh"], "--l1_neurons must name rectifier"),
         ("apps.table1", ["--table_name=../t"], "--table_name must be a file name"),
         ("apps.table1", ["--table_name="], "--table_name must be a file name"),
+        ("apps.sparsity_sweep", ["--beyond_l1=0.0005"], "--beyond_l1 must be numbers > --max_l1"),
+        ("apps.sparsity_sweep", ["--beyond_l1=x"], "--beyond_l1 must be numbers > --max_l1"),
+        ("apps.sparsity_sweep", ["--lane=2/2"], "--lane must be K/N with 0 <= K < N"),
         ("apps.labeled_fraction", ["--fractions=0.5,2"], "--fractions must be numbers in (0, 1]"),
+        ("apps.labeled_fraction", ["--fractions=half"], "--fractions must be numbers in (0, 1]"),
+        ("apps.labeled_fraction", ["--seeds=0,-1"], "--seeds must be distinct ints >= 0"),
+        ("apps.labeled_fraction", ["--neurons=softplus"], "--neurons must name rectifier or tanh"),
+        ("apps.labeled_fraction", ["--min_epoch_examples=0"], "--min_epoch_examples must be"),
     ],
 )
 def test_bad_flags_of_the_grid_apps_print_one_line_and_exit_2(app, args, message, tmp_path):
@@ -114,3 +139,33 @@ def test_bad_flags_of_the_grid_apps_print_one_line_and_exit_2(app, args, message
     assert run.returncode == 2, run.stderr[-2000:]
     lines = error_lines(run.stderr)
     assert len(lines) == 1 and message in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "app, flag",
+    [
+        ("apps.labeled_fraction", "--fractions=0,1"),
+        ("apps.labeled_fraction", "--neurons=relu"),
+        ("apps.sparsity_sweep", "--num_networks=0"),
+        ("apps.sparsity_sweep", "--lane=1"),
+    ],
+)
+def test_figure3_flags_are_checked_before_tensorflow_or_data(app, flag, tmp_path):
+    code = (
+        "import runpy, sys, time\n"
+        f"sys.argv = [{app!r}, {flag!r}, '--model_dir={tmp_path}']\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    runpy.run_module({app!r}, run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    print(exit.code, time.perf_counter() - start,\n"
+        "          sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    status, seconds, imported = run.stdout.split(" ", 2)
+    assert status == "2" and imported.strip() == "[]", run.stdout + run.stderr
+    assert float(seconds) < 1.0
+    (line,) = error_lines(run.stderr)
+    assert flag.split("=")[0] in line
