@@ -14,6 +14,7 @@ that writes a file leaves nothing behind.
 
 import doctest
 import importlib
+import inspect
 import io
 import pathlib
 import re
@@ -26,16 +27,18 @@ OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 PROMPT = re.compile(r"^\s*>>>", re.M)
 
 
+def _module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _modules_with_examples():
     """Dotted names of the modules whose source holds a ``>>>`` line, found without importing."""
     names = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if PROMPT.search(path.read_text(encoding="utf-8")):
-                parts = path.relative_to(ROOT).with_suffix("").parts
-                if parts[-1] == "__init__":
-                    parts = parts[:-1]
-                names.append(".".join(parts))
+                names.append(_module_name(path))
     return names
 
 
@@ -70,3 +73,68 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
             + report.getvalue(),
             pytrace=False,
         )
+
+
+# Documented arguments ---------------------------------------------------------------
+
+ARGS_HEADER = re.compile(r"^(\s*)(Args|Arguments):\s*$")
+ARG_ITEM = re.compile(r"\s*([*\w][\w*, ]*?)\s*(\([^)]*\))?:(\s|$)")
+LIBRARY_MODULES = [_module_name(p) for p in sorted((ROOT / "keras_sparse_rect").rglob("*.py"))]
+
+
+def documented_arguments(docstring):
+    """The names an ``Args:`` section documents; ``a, b: ...`` documents both."""
+    lines = docstring.expandtabs().split("\n")
+    names = []
+    for number, line in enumerate(lines):
+        header = ARGS_HEADER.match(line)
+        if not header:
+            continue
+        item_indent = None
+        for entry in lines[number + 1 :]:
+            if not entry.strip():
+                continue
+            indent = len(entry) - len(entry.lstrip())
+            if indent <= len(header.group(1)):
+                break
+            item_indent = indent if item_indent is None else item_indent
+            item = ARG_ITEM.match(entry) if indent == item_indent else None
+            if item:
+                names += [name.strip().lstrip("*") for name in item.group(1).split(",")]
+    return names
+
+
+def test_documented_arguments_reads_combined_entries():
+    doc = "Sum.\n\nArgs:\n    a, b: the terms,\n        on two lines.\n    *rest (tuple): more.\n"
+    assert documented_arguments(doc) == ["a", "b", "rest"]
+
+
+@pytest.mark.parametrize("module_name", LIBRARY_MODULES)
+def test_documented_arguments_exist(module_name):
+    # The API reference renders Args from the docstrings; a stale name (an argument renamed
+    # or removed) would document something the signature no longer takes.
+    module = importlib.import_module(module_name)
+    stale = []
+    for name, value in vars(module).items():
+        if getattr(value, "__module__", None) != module_name:
+            continue
+        callables = [(name, value, value)] if inspect.isfunction(value) else []
+        if inspect.isclass(value):
+            callables.append((name, value, value.__init__))
+            callables += [
+                (f"{name}.{key}", member, member)
+                for key, member in vars(value).items()
+                if inspect.isfunction(member)
+            ]
+        for label, documented, function in callables:
+            docstring = inspect.getdoc(documented) or ""
+            if documented is not function and function.__doc__:
+                docstring += "\n" + inspect.getdoc(function)
+            try:
+                parameters = inspect.signature(function).parameters
+            except (TypeError, ValueError):
+                continue
+            unknown = [n for n in documented_arguments(docstring) if n not in parameters]
+            if unknown:
+                stale.append(f"{label}: {unknown}")
+    assert not stale, f"{module_name}: Args that the signature does not take: {stale}"
