@@ -6,14 +6,18 @@ from keras_sparse_rect.callbacks.monitors import (
     ValidationError,
 )
 from keras_sparse_rect.callbacks.pretraining import (
+    CollapsePolicy,
     GreedyLayerwisePretraining,
     PretrainingCollapseError,
+    RateSelection,
 )
 
 __all__ = [
+    "CollapsePolicy",
     "DeadUnitMonitor",
     "GreedyLayerwisePretraining",
     "PretrainingCollapseError",
+    "RateSelection",
     "SparsityMonitor",
     "ValidationError",
 ]
