@@ -4,13 +4,23 @@ Images (section 4.1): :func:`load_image_dataset` ("mnist_subset", "mnist",
 "cifar10", "nistp", "norb", "smallnorb", "idx:DIR", "npz:FILE") returns an
 :class:`ImageDataset`; :func:`to_tf_dataset` feeds a split to ``fit`` through
 tf.data; :func:`nistp_distortion` builds the NISTP distortion pipeline. Readers
-for the original file formats: :func:`read_idx` (MNIST) and
-:func:`read_norb_matrix` (NORB). A missing data set raises
-:class:`DatasetNotFoundError` within seconds, with one line saying how to get it.
+for the original file formats: :func:`read_idx` (MNIST), :func:`read_norb_matrix`
+(NORB) and :func:`read_npz` (``numpy.savez``). A missing data set raises
+:class:`DatasetNotFoundError` within seconds, with one line saying how to get it;
+a file that is there but unusable raises ``ValueError`` naming it.
+
+Splits (:mod:`~keras_sparse_rect.data.splits`): :func:`stratified_split`,
+:func:`labeled_subset` (nested, class-stratified labeled sets of Figure 3) and
+:func:`kfold_splits`.
 
 Reviews (section 4.2): :func:`load_reviews` (CSV, TSV or JSON-lines files) and
 :func:`load_rotten_tomatoes` (the offline default) return sparse binary bags of
-words (:class:`BagOfWords`); :func:`kfold_splits` cuts the cross-validation folds.
+words (:class:`BagOfWords`).
+
+Where each idea lives: ``images`` (the registry), ``sources`` (built-in
+loaders), ``user_files`` (``idx:``/``npz:``), ``pipeline`` (tf.data),
+``splits``, ``distortions`` (NISTP), ``idx``/``norb``/``mnist_store`` (file
+formats), ``ratings``/``review_files``/``reviews``/``bag_of_words`` (reviews).
 
 tensorflow-datasets and TensorFlow are imported only by the functions that
 need them, so importing this package stays light.
@@ -24,7 +34,6 @@ from keras_sparse_rect.data.distortions import (
     nistp_distortion,
 )
 from keras_sparse_rect.data.errors import DatasetNotFoundError
-from keras_sparse_rect.data.folds import kfold_splits
 from keras_sparse_rect.data.idx import read_idx
 from keras_sparse_rect.data.images import (
     IMAGE_DATASETS,
@@ -36,6 +45,8 @@ from keras_sparse_rect.data.images import (
 from keras_sparse_rect.data.norb import read_norb_matrix
 from keras_sparse_rect.data.reviews import BadReviewRow, RatingScale, load_reviews, read_reviews
 from keras_sparse_rect.data.rotten_tomatoes import load_rotten_tomatoes, rotten_tomatoes_path
+from keras_sparse_rect.data.splits import kfold_splits, labeled_subset, stratified_split
+from keras_sparse_rect.data.user_files import read_npz
 
 __all__ = [
     "IMAGE_DATASETS",
@@ -48,14 +59,17 @@ __all__ = [
     "RandomWarp",
     "distort_arrays",
     "kfold_splits",
+    "labeled_subset",
     "load_image_dataset",
     "load_reviews",
     "load_rotten_tomatoes",
     "nistp_distortion",
     "read_idx",
+    "read_npz",
     "RatingScale",
     "read_norb_matrix",
     "read_reviews",
     "rotten_tomatoes_path",
+    "stratified_split",
     "to_tf_dataset",
 ]

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import _compat
-from keras_sparse_rect._validation import check_non_negative, check_rate, check_seed
+from keras_sparse_rect._validation import check_int, check_non_negative, check_rate, check_seed
 from keras_sparse_rect.api import register
 
 
@@ -152,11 +152,7 @@ class RandomWarp(_RandomImageLayer):
         self.scale = check_rate("scale", scale)
         self.translation = check_rate("translation", translation)
         self.elastic = check_non_negative("elastic", elastic)
-        if isinstance(elastic_grid, bool) or not isinstance(elastic_grid, int) or elastic_grid < 2:
-            raise ValueError(
-                f"`elastic_grid` must be an int >= 2; got elastic_grid={elastic_grid!r}."
-            )
-        self.elastic_grid = elastic_grid
+        self.elastic_grid = check_int("elastic_grid", elastic_grid, 2)
 
     def _distort(self, images, seed):
         b = self.backend

@@ -27,11 +27,10 @@ True
 """
 
 import math
-import numbers
 
 import numpy as np
 
-from keras_sparse_rect._validation import check_int, check_seed
+from keras_sparse_rect._validation import check_fraction, check_int, check_seed
 
 SPLIT_SEED = 2011
 """The fixed seed of the data sets' own splits: every user gets the same splits."""
@@ -78,13 +77,11 @@ def stratified_split(labels, fractions, seed=SPLIT_SEED):
     """
     labels = _labels(labels)
     seed = check_seed("seed", seed)
-    shares = tuple(fractions) if not isinstance(fractions, str) else ()
-    if not shares or any(
-        isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0 < f <= 1 for f in shares
-    ):
+    if isinstance(fractions, str) or np.ndim(fractions) != 1 or not len(fractions):
         raise ValueError(
             f"`fractions` must be a sequence of numbers in (0, 1]; got fractions={fractions!r}."
         )
+    shares = tuple(check_fraction(f"fractions[{i}]", f) for i, f in enumerate(fractions))
     if not math.isclose(sum(shares), 1.0, abs_tol=1e-9):
         raise ValueError(f"`fractions` must sum to 1; got fractions={fractions!r}.")
     rng = np.random.default_rng(seed)
@@ -133,13 +130,8 @@ def labeled_subset(labels, fraction, seed=0):
     """
     labels = _labels(labels)
     seed = check_seed("seed", seed)
-    if (
-        isinstance(fraction, bool)
-        or not isinstance(fraction, numbers.Real)
-        or not 0 < fraction <= 1
-    ):
-        raise ValueError(f"`fraction` must be a number in (0, 1]; got fraction={fraction!r}.")
-    if fraction >= 1:
+    fraction = check_fraction("fraction", fraction)
+    if fraction == 1:
         return np.arange(len(labels))
     rng = np.random.default_rng(seed)
     keep = []
