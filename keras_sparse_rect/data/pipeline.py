@@ -60,6 +60,13 @@ def to_tf_dataset(
             fewer chunks; a ``distortion`` that is not a Keras layer (it cannot
             be copied) runs as one stream.
 
+    Returns:
+        A ``tf.data.Dataset`` of ``(images, labels)`` batches.
+
+    Raises:
+        ValueError: ``batch_size`` or ``distortion_streams`` not an int >= 1,
+            a bad ``seed``, or ``x`` and ``y`` of different lengths.
+
     Example:
 
     >>> import numpy as np

@@ -26,7 +26,32 @@ from keras_sparse_rect.data.splits import hold_out_last
 
 
 def load_idx(directory, num_classes=None):
-    """MNIST-format IDX files in ``directory`` (names as MNIST's, gzipped or not)."""
+    """The ``idx:DIR`` source: MNIST-format IDX files in ``directory`` (section 4.1's MNIST).
+
+    The folder holds one file each for the training and test images and labels,
+    named as MNIST's (``train-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
+    ...; gzipped or not). Without a validation split, the last sixth of the
+    training examples validate (:func:`~keras_sparse_rect.data.splits.hold_out_last`).
+
+    Args:
+        directory: the folder.
+        num_classes: labels may be any of ``0..num_classes-1`` (int >= 2);
+            without it, the k distinct labels must be ``0..k-1``.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val, x_test, y_test, num_classes)``.
+
+    Raises:
+        DatasetNotFoundError: no such folder, or no single file for a role.
+        ValueError: naming the file: a member that is a folder or a corrupt
+            or truncated IDX file, images that are not finite numbers, labels
+            that are not class indices, one class only.
+
+    Example (``load_image_dataset`` calls it for ``"idx:DIR"``):
+
+    >>> from keras_sparse_rect.data import load_image_dataset
+    >>> data = load_image_dataset("idx:/data/mnist")  # doctest: +SKIP
+    """
     if not os.path.isdir(directory):
         raise DatasetNotFoundError(
             f"idx:{directory}: no such folder; give a folder that holds "
@@ -141,7 +166,39 @@ def _read_member(archive, info, what):
 
 
 def load_npz(path, num_classes=None):
-    """Arrays x_train, y_train, x_test, y_test (and optionally x_val, y_val) of ``path``."""
+    """The ``npz:FILE`` source: arrays x_train, y_train, x_test, y_test [, x_val, y_val].
+
+    Images may be ``(n, h, w)`` or ``(n, h, w, c)``, uint8 (scaled to [0, 1])
+    or any numbers; labels integer class indices. Without ``x_val``/``y_val``,
+    the last sixth of the training examples validate.
+
+    Args:
+        path: the ``.npz`` file (as ``numpy.savez`` writes it).
+        num_classes: labels may be any of ``0..num_classes-1`` (int >= 2);
+            without it, the k distinct labels must be ``0..k-1``.
+
+    Returns:
+        ``(x_train, y_train, x_val, y_val, x_test, y_test, num_classes)``.
+
+    Raises:
+        DatasetNotFoundError: no such file, or a folder.
+        ValueError: naming the file and the array: see :func:`read_npz`, plus
+            missing arrays, images that are not finite numbers or differ in
+            shape between splits, labels that are not class indices, one
+            class only, an empty split.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from keras_sparse_rect.data import load_image_dataset
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.npz")
+    >>> np.savez(path, x_train=np.zeros((12, 4, 4), "uint8"), y_train=np.arange(12) % 2,
+    ...          x_test=np.zeros((2, 4, 4), "uint8"), y_test=np.arange(2))
+    >>> data = load_image_dataset(f"npz:{path}")
+    >>> len(data.x_train), len(data.x_val), data.input_shape, data.num_classes
+    (10, 2, (4, 4, 1), 2)
+    """
     advice = f"give a .npz with arrays {_NPZ_ARRAYS}, e.g. written by numpy.savez"
     if os.path.isdir(path):
         raise DatasetNotFoundError(f"npz:{path}: is a folder, not a file; {advice}")
