@@ -17,6 +17,8 @@ from keras_sparse_rect.data import (
 def test_missing_tfds_data_fails_fast_in_one_line(tmp_path, monkeypatch, name):
     probes = []
     monkeypatch.setattr(_tfds, "host_reachable", lambda host: probes.append(host) or False)
+    import tensorflow_datasets  # noqa: F401  (timed: the failure, not a first import of tfds)
+
     start = time.perf_counter()
     # mnist would otherwise be read from the offline store (tests/data/test_mnist_store.py).
     options = {"source": "tfds"} if name == "mnist" else {}
