@@ -27,7 +27,6 @@ given. The table is honest about its runs:
   are trained with no activation penalty unless ``l1_neurons`` names them.
 """
 
-import dataclasses
 import hashlib
 import os
 import re
@@ -35,7 +34,7 @@ import re
 import numpy as np
 
 from keras_sparse_rect import stats
-from keras_sparse_rect.experiments.suite import run_or_load
+from keras_sparse_rect.experiments.suite import run_grid
 
 NEURONS = ("rectifier", "tanh", "softplus")
 PAPER = {  # Table 1 of the paper: test error (%)
@@ -212,26 +211,29 @@ def run_table1(
         cells[dataset] = {True: {}, False: {}}
         tests[dataset] = {}
         for neuron in neurons:
+            grid = [
+                (
+                    os.path.join(run_folder_name(dataset), _run_name(neuron, pretrain, seed)),
+                    {
+                        "dataset": dataset,
+                        "activation": neuron,
+                        "pretrain": pretrain,
+                        "hidden_units": units,
+                        "l1": base_config.l1 if neuron in l1_neurons else 0.0,
+                        "seed": seed,
+                    },
+                )
+                for pretrain in (True, False)
+                for seed in seeds
+            ]
             runs = {True: [], False: []}
+            for config, result in run_grid(base_config, grid, data, strategy, verbose):
+                run = _run_summary(
+                    result, dataset, neuron, config.pretrain, config.seed, config.model_dir
+                )
+                runs_table.append({k: v for k, v in run.items() if k != "test_correct"})
+                runs[config.pretrain].append(run)
             for pretrain in (True, False):
-                for seed in seeds:
-                    name = f"{neuron}_{'pretrain' if pretrain else 'nopretrain'}_seed{seed}"
-                    config = dataclasses.replace(
-                        base_config,
-                        dataset=dataset,
-                        activation=neuron,
-                        pretrain=pretrain,
-                        hidden_units=units,
-                        l1=base_config.l1 if neuron in l1_neurons else 0.0,
-                        seed=seed,
-                        model_dir=os.path.join(
-                            base_config.model_dir, run_folder_name(dataset), name
-                        ),
-                    )
-                    result = run_or_load(config, data, strategy, verbose=verbose)
-                    run = _run_summary(result, dataset, neuron, pretrain, seed, config.model_dir)
-                    runs_table.append({k: v for k, v in run.items() if k != "test_correct"})
-                    runs[pretrain].append(run)
                 cells[dataset][pretrain][neuron] = summarize_cell(runs[pretrain])
             tests[dataset][neuron] = paired_tests(runs[True], runs[False], alpha)
     return {
@@ -248,6 +250,10 @@ def run_table1(
             f"error rates at p = {alpha} for at least half of the seeds whose two runs are valid"
         ),
     }
+
+
+def _run_name(neuron, pretrain, seed):
+    return f"{neuron}_{'pretrain' if pretrain else 'nopretrain'}_seed{seed}"
 
 
 def _run_summary(result, dataset, neuron, pretrain, seed, model_dir):

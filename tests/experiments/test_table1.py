@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_sparse_rect.experiments import table1
+from keras_sparse_rect.experiments import suite, table1
 
 
 def run(seed, error, status="ok", n=1000, shift=0):
@@ -137,7 +137,7 @@ def test_rows_and_the_l1_penalty_reach_each_runs_config(monkeypatch, tmp_path):
         trained.append(config)
         return {"test_error": 0.02, "test_correct": np.ones(10, dtype=bool), "sparsity": 0.8}
 
-    monkeypatch.setattr(table1, "run_or_load", fake_run_or_load)
+    monkeypatch.setattr(suite, "run_or_load", fake_run_or_load)
     base = ImageExperimentConfig(l1=0.002, model_dir=str(tmp_path)).validate()
     table = table1.run_table1(
         base, ["mnist"], [0], lambda name: None, None, neurons=["tanh", "rectifier"]
