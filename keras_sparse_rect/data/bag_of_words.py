@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_sparse_rect._validation import check_int
+from keras_sparse_rect._validation import check_choice, check_int
 
 _METHODS = ("auto", "multi_hot", "int")
 
@@ -45,8 +45,7 @@ class BagOfWords:
 
     def __init__(self, num_terms=5000, vocabulary=None, method="auto", batch_size=1024):
         check_int("num_terms", num_terms, 1)
-        if method not in _METHODS:
-            raise ValueError(f"`method` must be one of {list(_METHODS)}; got method={method!r}.")
+        check_choice("method", method, _METHODS)
         check_int("batch_size", batch_size, 1)
         if method == "auto":
             import keras

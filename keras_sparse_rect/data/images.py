@@ -42,6 +42,7 @@ import inspect
 import numpy as np
 
 from keras_sparse_rect import names
+from keras_sparse_rect._validation import check_choice
 from keras_sparse_rect.data.pipeline import DISTORTION_STREAMS, distort_arrays, to_tf_dataset
 from keras_sparse_rect.data.sources import LOADERS
 from keras_sparse_rect.data.user_files import load_idx, load_npz
@@ -95,8 +96,7 @@ class ImageDataset:
 
     def split(self, which):
         """``(x, y)`` of ``which``: "train", "validation" or "test"."""
-        if which not in SPLITS:
-            raise ValueError(f"`which` must be one of {SPLITS}; got which={which!r}.")
+        check_choice("which", which, SPLITS)
         return {
             "train": (self.x_train, self.y_train),
             "validation": (self.x_val, self.y_val),
