@@ -10,7 +10,8 @@ class-stratified, nested labeled subset to its best validation error
 (``--epochs``, ``--patience``), an epoch of a small subset repeating it to
 ``--min_epoch_examples``. Fractions up to ``--all_seeds_up_to`` run every
 ``--seeds``, larger ones the first. Started again, the grid reuses its finished
-runs. Writes ``--model_dir``/labeled_fraction.csv (per point: means, seed
+runs; ``--only_finished`` trains nothing and gathers the finished ones. Writes
+``--figure_dir`` (default ``--model_dir``)/labeled_fraction.csv (per point: means, seed
 spread, McNemar p-value per seed), labeled_fraction_runs.csv and
 labeled_fraction.png.
 """
@@ -19,16 +20,12 @@ import math
 
 from absl import app, flags
 
-from keras_sparse_rect.experiments.configs import ImageExperimentConfig
-
+from . import _figure3
 from . import flags as app_flags
 
 FRACTIONS = ("0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1")
 NEURONS = ("rectifier", "tanh")
-app_flags.define_config_flags(
-    ImageExperimentConfig, only=("epochs", "patience"), defaults={"epochs": 30, "patience": 5}
-)
-app_flags.define_common_flags(model_dir="runs/labeled_fraction", dataset="mnist_subset")
+_figure3.define_flags(model_dir="runs/labeled_fraction")
 flags.DEFINE_list("fractions", list(FRACTIONS), "Fractions of the labeled training set, in (0, 1].")
 flags.DEFINE_list("seeds", ["0", "1"], "Seeds of the fractions up to --all_seeds_up_to.")
 flags.DEFINE_float("all_seeds_up_to", 0.1, "Larger fractions run the first seed only.")
@@ -71,10 +68,10 @@ def check_flags():
 def main(argv):
     del argv
     fractions, seeds, neurons = check_flags()
+    _figure3.check_figure_dir()
     config = app_flags.config_from_flags()
     _, data = app_flags.strategy_and_data(config)
-    from keras_sparse_rect import distribute
-    from keras_sparse_rect.experiments import figure3, figure3_report
+    from keras_sparse_rect.experiments import figure3
 
     protocol = figure3.Protocol(config.epochs, config.patience, FLAGS.min_epoch_examples)
     own_rates = FLAGS["pretrain_learning_rate"].present
@@ -89,12 +86,9 @@ def main(argv):
             FLAGS.all_seeds_up_to,
             config.per_layer("pretrain_learning_rate") if own_rates else None,
             verbose=app_flags.verbosity(),
+            train=not FLAGS.only_finished,
         )
-    if distribute.is_chief():
-        paths = figure3_report.write_figure(
-            config.model_dir, "labeled_fraction", rows, f"{config.dataset}: labeled fraction"
-        )
-        print(f"results: {', '.join(paths)}")
+    _figure3.write_outputs(config, "labeled_fraction", rows, f"{config.dataset}: labeled fraction")
 
 
 def run():

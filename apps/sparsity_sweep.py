@@ -9,8 +9,9 @@ labeled example to its best validation error (``--epochs``, ``--patience``);
 its sparsity is the average exact sparsity of its hidden layers on the test
 set. The networks train from both ends of the L1 range inwards, so a partial
 sweep spans it; ``--lane=K/N`` trains one lane's share, and a run without it
-gathers them. Started again, the sweep reuses its finished networks. Writes
-``--model_dir``/sparsity_sweep.csv and sparsity_sweep.png (the paper's 70-85%
+gathers them. Started again, the sweep reuses its finished networks;
+``--only_finished`` trains nothing and gathers them. Writes ``--figure_dir``
+(default ``--model_dir``)/sparsity_sweep.csv and sparsity_sweep.png (the paper's 70-85%
 band shaded).
 """
 
@@ -18,14 +19,10 @@ import math
 
 from absl import app, flags
 
-from keras_sparse_rect.experiments.configs import ImageExperimentConfig
-
+from . import _figure3
 from . import flags as app_flags
 
-app_flags.define_config_flags(
-    ImageExperimentConfig, only=("epochs", "patience"), defaults={"epochs": 30, "patience": 5}
-)
-app_flags.define_common_flags(model_dir="runs/sparsity_sweep", dataset="mnist_subset")
+_figure3.define_flags(model_dir="runs/sparsity_sweep")
 flags.DEFINE_integer("num_networks", 5, "Networks with L1 spread over [0, --max_l1] (paper: 200).")
 flags.DEFINE_float("max_l1", 1e-3, "Largest L1 coefficient of the spread (the paper: 0.001).")
 flags.DEFINE_list("beyond_l1", [], "More L1 coefficients past --max_l1 (where accuracy drops).")
@@ -64,22 +61,24 @@ def check_flags():
 def main(argv):
     del argv
     beyond, lane = check_flags()
+    _figure3.check_figure_dir()
     config = app_flags.config_from_flags(pretrain=False)
     _, data = app_flags.strategy_and_data(config)
-    from keras_sparse_rect import distribute
-    from keras_sparse_rect.experiments import figure3, figure3_report
+    from keras_sparse_rect.experiments import figure3
 
     l1s = figure3.l1_values(FLAGS.num_networks, FLAGS.max_l1, beyond)
     protocol = figure3.Protocol(config.epochs, config.patience)
     with app_flags.run_conflicts_fail():
         rows = figure3.run_sparsity_sweep(
-            config, data, l1s, protocol, app_flags.verbosity(), lane=lane
+            config,
+            data,
+            l1s,
+            protocol,
+            app_flags.verbosity(),
+            lane=lane,
+            train=not FLAGS.only_finished,
         )
-    if distribute.is_chief():
-        paths = figure3_report.write_figure(
-            config.model_dir, "sparsity_sweep", rows, f"{config.dataset}: sparsity vs error"
-        )
-        print(f"results: {', '.join(paths)}")
+    _figure3.write_outputs(config, "sparsity_sweep", rows, f"{config.dataset}: sparsity vs error")
 
 
 def run():

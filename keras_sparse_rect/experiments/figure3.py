@@ -27,15 +27,18 @@ are written by :mod:`keras_sparse_rect.experiments.figure3_report`.
 """
 
 import dataclasses
-import json
-import math
 import os
-import time
 
 import numpy as np
 
-from keras_sparse_rect import results
 from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.experiments.figure3_protocol import (  # noqa: F401 (public here too)
+    Protocol,
+    evaluate,
+    fine_tune,
+    pretrained_weights,
+    run_settings,
+)
 
 #: Labeled fractions of the right panel (issue 32: 0.5% to 100%).
 FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -46,28 +49,8 @@ NEURONS = ("rectifier", "tanh")
 PRETRAIN_RATES = {"rectifier": (0.01, 0.001, 0.01), "tanh": (0.01, 0.01, 0.01)}
 #: Section 4.1 states the L1 penalty for rectifier networks (Table 1: ``l1_neurons``).
 L1_NEURONS = ("rectifier",)
-
-
-@dataclasses.dataclass(frozen=True)
-class Protocol:
-    """How each Figure 3 network is trained to its best validation error.
-
-    Args:
-        epochs: most epochs of fine-tuning.
-        patience: stop this many epochs after the best validation accuracy;
-            the best epoch's weights are kept.
-        min_epoch_examples: an epoch of a smaller labeled set repeats its
-            examples up to at least this many (updates scaled for small fractions).
-    """
-
-    epochs: int = 30
-    patience: int = 5
-    min_epoch_examples: int = 5000
-
-    def __post_init__(self):
-        check_int("epochs", self.epochs, 1)
-        check_int("patience", self.patience, 1)
-        check_int("min_epoch_examples", self.min_epoch_examples, 1)
+#: Table 1's patience is 10 at most 50 epochs; the grids use less to fit their budget.
+DEFAULT_PROTOCOL = Protocol()
 
 
 def nested_labeled_subset(y, fraction, seed):
@@ -104,195 +87,6 @@ def l1_values(count, high=1e-3, beyond=()):
     return spread + [float(v) for v in beyond]
 
 
-def run_settings(config, protocol, **extra):
-    """The settings that define one run (what a reused run must match)."""
-    keep = ("dataset", "activation", "hidden_units", "l1", "sign_flip", "learning_rate")
-    keep += ("batch_size", "seed")
-    settings = {k: v for k, v in config.to_dict().items() if k in keep}
-    return {**settings, **dataclasses.asdict(protocol), **extra}
-
-
-def _build(config, data):
-    import keras
-
-    from keras_sparse_rect.models import build_deep_network
-
-    keras.utils.set_random_seed(config.seed)
-    return build_deep_network(
-        data.input_shape,
-        data.num_classes,
-        hidden_units=tuple(config.hidden_units),
-        activation=config.activation,
-        sign_flip=config.sign_flip,
-        l1=config.l1,
-        seed=config.seed,
-    )
-
-
-def pretrained_weights(config, data, folder, verbose=0):
-    """The network of ``config`` pretrained on all of ``data.x_train``, cached in ``folder``.
-
-    Greedy layer-wise pretraining (section 3.2) with ``config``'s noise,
-    epochs and per-layer ``pretrain_learning_rate``; the weights are kept in
-    ``folder/pretrained.npz`` and the summary in ``folder/pretraining.json``, and
-    loaded from there when the settings match. A killed pretraining resumes from
-    its last finished layer (``folder/checkpoints``).
-
-    Returns:
-        ``(weights, summary)``: the list of the network's weights and a dict
-        (dead fraction per layer, collapsed layers, wall time).
-    """
-    from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
-    from keras_sparse_rect.models import steps_per_execution_for
-
-    every = config.to_dict()
-    settings = {k: every[k] for k in ("dataset", "activation", "hidden_units", "l1", "sign_flip")}
-    settings.update(
-        {k: every[k] for k in ("batch_size", "seed", "noise", "pretrain_epochs")},
-        pretrain_learning_rate=every["pretrain_learning_rate"],
-        unlabeled=int(data.x_train.shape[0]),
-    )
-    weights_path = os.path.join(folder, "pretrained.npz")
-    summary_path = os.path.join(folder, "pretraining.json")
-    summary = _read_json(summary_path)
-    if summary and summary.get("settings") == settings and os.path.exists(weights_path):
-        with np.load(weights_path, allow_pickle=False) as arrays:
-            return [arrays[f"w{i}"] for i in range(len(arrays.files))], summary
-    os.makedirs(folder, exist_ok=True)
-    started = time.perf_counter()
-    model = _build(config, data)
-    pretraining = GreedyLayerwisePretraining(
-        data.x_train,
-        epochs=config.pretrain_epochs,
-        learning_rate=list(config.per_layer("pretrain_learning_rate")),
-        noise=list(config.per_layer("noise")),
-        batch_size=config.batch_size,
-        checkpoint_dir=os.path.join(folder, "checkpoints"),
-        collapse_threshold=config.collapse_threshold,
-        steps_per_execution=steps_per_execution_for(data.x_train.shape[0], config.batch_size),
-        seed=config.seed,
-        verbose=verbose,
-    )
-    pretraining.pretrain(model)
-    weights = model.get_weights()
-    summary = {
-        "settings": settings,
-        "dead_fraction_per_layer": {str(k): v for k, v in pretraining.dead_fractions.items()},
-        "collapsed_layers": list(pretraining.collapsed_layers),
-        "history": pretraining.history,
-        "wall_time_s": round(time.perf_counter() - started, 1),
-        "examples": int(data.x_train.shape[0]) * len(config.hidden_units) * config.pretrain_epochs,
-    }
-    with results.atomic_path(weights_path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **{f"w{i}": w for i, w in enumerate(weights)})
-    results.write_json_atomic(summary_path, summary)
-    return weights, summary
-
-
-def fine_tune(config, data, labeled, protocol, folder, initial_weights=None, verbose=0, **extra):
-    """Trains one network on ``data.x_train[labeled]`` to its best validation error.
-
-    Reuses ``folder/result.json`` when it holds a finished run of the same
-    settings; raises :class:`~keras_sparse_rect.experiments.image.RunConflictError`
-    when it holds another's.
-
-    Returns:
-        The result dict, plus ``"test_correct"`` (booleans per test example).
-    """
-    settings = run_settings(config, protocol, labeled=int(len(labeled)), **extra)
-    path = os.path.join(folder, "result.json")
-    predictions = os.path.join(folder, "test_predictions.npy")
-    y_test = np.asarray(data.y_test).ravel()
-    finished = _read_json(path)
-    if finished is not None and os.path.exists(predictions):
-        if finished.get("settings") != settings:
-            from keras_sparse_rect.experiments.image import RunConflictError
-
-            raise RunConflictError(
-                f"{folder} holds a run of other settings; delete it or give another model_dir.",
-                model_dir=folder,
-                what="a run of other settings",
-            )
-        correct = np.load(predictions, allow_pickle=False) == y_test
-        return {**finished, "test_correct": correct, "reused": True}
-    import keras
-
-    from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
-
-    os.makedirs(folder, exist_ok=True)
-    started = time.perf_counter()
-    model = _build(config, data)
-    if initial_weights is not None:
-        model.set_weights(initial_weights)
-    labeled = np.asarray(labeled)
-    if len(labeled) == data.x_train.shape[0]:
-        x, y = data.x_train, data.y_train
-    else:
-        repeats = max(1, math.ceil(protocol.min_epoch_examples / len(labeled)))
-        index = np.tile(labeled, repeats)
-        x, y = data.x_train[index], data.y_train[index]
-    steps = steps_per_execution_for(x.shape[0], config.batch_size)
-    compile_for_paper(model, learning_rate=config.learning_rate, steps_per_execution=steps)
-    stopping = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=protocol.patience, restore_best_weights=True
-    )
-    history = model.fit(
-        x,
-        y,
-        batch_size=config.batch_size,
-        epochs=protocol.epochs,
-        validation_data=(data.x_val, data.y_val),
-        validation_batch_size=256,
-        callbacks=[stopping, keras.callbacks.TerminateOnNaN()],
-        verbose=verbose,
-    )
-    trained = time.perf_counter()
-    evaluation = evaluate(model, data)
-    epochs = len(history.history.get("loss", []))
-    result = {
-        "settings": settings,
-        **{k: v for k, v in evaluation.items() if k != "test_predictions"},
-        "best_epoch": int(stopping.best_epoch) + 1,
-        "epochs_trained": epochs,
-        "epoch_examples": int(x.shape[0]),
-        "updates": epochs * math.ceil(x.shape[0] / config.batch_size),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-        "train_examples_per_s": round(epochs * x.shape[0] / max(trained - started, 1e-9), 1),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-        "environment": results.environment(),
-    }
-    with results.atomic_path(predictions) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, evaluation["test_predictions"].astype("int32"), allow_pickle=False)
-    results.write_json_atomic(path, result)
-    return {**result, "test_correct": evaluation["test_predictions"] == y_test}
-
-
-def evaluate(model, data, batch_size=256):
-    """Validation and test error, and the exact sparsity of the hidden layers on the test set."""
-    from keras_sparse_rect.metrics import ActivationSparsity
-    from keras_sparse_rect.utils import hidden_activation_model
-
-    val = np.argmax(model.predict(data.x_val, batch_size=batch_size, verbose=0), axis=-1)
-    probs = model.predict(data.x_test, batch_size=batch_size, verbose=0)
-    test = np.argmax(probs, axis=-1)
-    probe, names = hidden_activation_model(model)
-    sparsity = ActivationSparsity(layer_names=names)
-    for start in range(0, data.x_test.shape[0], batch_size):
-        outputs = probe(data.x_test[start : start + batch_size], training=False)
-        sparsity.update_state(outputs if isinstance(outputs, (list, tuple)) else [outputs])
-    measured = {k: float(v) for k, v in sparsity.result().items()}
-    return {
-        "validation_error": float(np.mean(val != np.asarray(data.y_val).ravel())),
-        "test_error": float(np.mean(test != np.asarray(data.y_test).ravel())),
-        "diverged": bool(not np.all(np.isfinite(probs))),
-        "sparsity": measured["sparsity"],
-        "sparsity_per_layer": {n: measured[f"sparsity/{n}"] for n in names},
-        "test_predictions": test,
-    }
-
-
 def neuron_config(base_config, neuron, seed, pretrain_rates=None):
     """``base_config`` for one neuron type and seed: L1 on rectifiers only (Table 1), and the
     pretraining rates ``pretrain_rates`` (default: :data:`PRETRAIN_RATES` of that neuron)."""
@@ -314,17 +108,19 @@ def run_labeled_fraction(
     fractions=FRACTIONS,
     seeds=(0, 1),
     neurons=NEURONS,
-    protocol=Protocol(),
+    protocol=DEFAULT_PROTOCOL,
     all_seeds_up_to=0.1,
     pretrain_rates=None,
     verbose=0,
     log=print,
+    train=True,
 ):
     """Figure 3 (right): every (fraction, neuron, seed), with and without pretraining.
 
     Fractions up to ``all_seeds_up_to`` run every seed; larger ones the first
     seed only (issue 32: at least two seeds up to 10%). Fractions go from the
-    smallest up, so an interrupted grid has its small fractions first.
+    smallest up, so an interrupted grid has its small fractions first. With
+    ``train=False`` only the finished runs are gathered (nothing trains).
 
     Returns:
         One row per run: ``activation``, ``pretrain``, ``seed``,
@@ -341,13 +137,14 @@ def run_labeled_fraction(
                 config = neuron_config(base_config, neuron, seed, pretrain_rates)
                 for pretrain in (True, False):
                     folder = os.path.join(root, f"{neuron}_seed{seed}")
-                    weights = None
-                    if pretrain:
-                        if (neuron, seed) not in cache:
-                            cache[(neuron, seed)] = pretrained_weights(
+
+                    def weights(config=config, folder=folder, key=(neuron, seed)):
+                        if key not in cache:
+                            cache[key] = pretrained_weights(
                                 config, data, os.path.join(folder, "pretrained"), verbose
                             )
-                        weights = cache[(neuron, seed)][0]
+                        return cache[key][0]
+
                     name = f"{'pretrain' if pretrain else 'nopretrain'}_{fraction:.4f}"
                     extra = {"pretrain": pretrain, "labeled_fraction": fraction}
                     if pretrain:
@@ -362,10 +159,13 @@ def run_labeled_fraction(
                         labeled,
                         protocol,
                         os.path.join(folder, name),
-                        weights,
+                        weights if pretrain else None,
                         verbose,
+                        train,
                         **extra,
                     )
+                    if result is None:
+                        continue
                     row = _row(result, activation=neuron, pretrain=pretrain, seed=seed)
                     row.update(labeled_fraction=fraction, labeled=int(len(labeled)))
                     rows.append(row)
@@ -396,7 +196,7 @@ def coarse_to_fine(count):
 
 
 def run_sparsity_sweep(
-    base_config, data, l1s, protocol=Protocol(), verbose=0, log=print, lane=(0, 1)
+    base_config, data, l1s, protocol=DEFAULT_PROTOCOL, verbose=0, log=print, lane=(0, 1), train=True
 ):
     """Figure 3 (left): one rectifier network per L1 value, without pretraining.
 
@@ -405,6 +205,7 @@ def run_sparsity_sweep(
     order of :func:`coarse_to_fine`; ``lane=(k, n)`` trains only every ``n``-th
     of that order from the ``k``-th (lanes side by side into one folder; a run
     with the default lane then gathers them all, reusing the finished ones).
+    With ``train=False`` only the finished networks are gathered.
 
     Returns:
         One row per network, in the order of ``l1s``.
@@ -420,7 +221,11 @@ def run_sparsity_sweep(
             base_config, activation="rectifier", l1=l1, seed=seed
         ).validate()
         folder = os.path.join(base_config.model_dir, f"l1_{l1:.6f}_seed{seed}")
-        result = fine_tune(config, data, labeled, protocol, folder, None, verbose, pretrain=False)
+        result = fine_tune(
+            config, data, labeled, protocol, folder, None, verbose, train, pretrain=False
+        )
+        if result is None:
+            continue
         rows[index] = _row(result, activation="rectifier", pretrain=False, seed=seed)
         rows[index]["l1"] = l1
         log(_line(rows[index]))
@@ -448,11 +253,3 @@ def _line(row):
         f"sparsity {100 * row['sparsity']:.1f}%, best epoch {row['best_epoch']} of "
         f"{row['epochs_trained']}, {row['wall_time_s']:.0f} s{' (reused)' if row['reused'] else ''}"
     )
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None

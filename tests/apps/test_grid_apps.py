@@ -71,6 +71,16 @@ def test_sparsity_sweep(tiny_mnist, tmp_path):
     assert [float(r["l1"]) for r in csv.DictReader((tmp_path / "sparsity_sweep.csv").open())] == [
         0.003
     ]
+    gathered = run_in_process(
+        "apps.sparsity_sweep",
+        *args,
+        "--beyond_l1=0.003",
+        "--only_finished",
+        f"--figure_dir={tmp_path / 'figure'}",
+    )
+    assert gathered.returncode == 0, gathered.stderr[-3000:]
+    rows = list(csv.DictReader((tmp_path / "figure" / "sparsity_sweep.csv").open()))
+    assert [float(r["l1"]) for r in rows] == [0.003]  # nothing else trained
     run = run_in_process("apps.sparsity_sweep", *args, "--beyond_l1=0.003")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "(reused)" in run.stdout
@@ -79,6 +89,19 @@ def test_sparsity_sweep(tiny_mnist, tmp_path):
     assert all(0.0 <= float(r["sparsity"]) <= 1.0 for r in rows)
     assert all(1 <= int(r["best_epoch"]) <= int(r["epochs_trained"]) <= 2 for r in rows)
     assert (tmp_path / "sparsity_sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_only_finished_without_finished_runs_says_so(tiny_mnist, tmp_path):
+    run = run_in_process(
+        "apps.labeled_fraction",
+        f"--dataset={tiny_mnist}",
+        f"--model_dir={tmp_path}",
+        "--only_finished",
+        *FIGURE3,
+    )
+    assert run.returncode == 2
+    (line,) = error_lines(run.stderr)
+    assert "no finished run" in line and "--only_finished" in line
 
 
 @pytest.mark.slow
