@@ -11,6 +11,7 @@ and the test runs the replacement instead (same indentation). Run one page with
 """
 
 import importlib
+import inspect
 import pathlib
 import re
 import subprocess
@@ -91,6 +92,15 @@ def test_api_paths_import():
         module_name, _, name = identifier.rpartition(".")
         module = importlib.import_module(module_name)
         assert hasattr(module, name), f"docs/api names {identifier}, which does not exist"
+
+
+def test_api_objects_have_a_one_line_summary():
+    for identifier in _api_identifiers():
+        module_name, _, name = identifier.rpartition(".")
+        value = getattr(importlib.import_module(module_name), name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            summary = (inspect.getdoc(value) or "").strip().split("\n")[0]
+            assert summary.endswith((".", ":")), f"{identifier}: no one-line summary"
 
 
 def test_table1_chart_is_drawn_from_the_results_page(tmp_path):
