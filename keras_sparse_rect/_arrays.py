@@ -17,3 +17,27 @@ def to_numpy(x):
     [1.0, 1.0]
     """
     return np.array(keras.ops.convert_to_numpy(x))
+
+
+def concrete_value(variable):
+    """``variable``'s current value as numpy, or ``None`` where a trace hides it.
+
+    Eagerly (and on TensorFlow, inside ``tf.function``, through ``tf.init_scope``)
+    the value is read; inside a JAX trace the variable is a tracer and has no
+    value yet.
+
+    Example:
+
+    >>> import keras
+    >>> concrete_value(keras.Variable([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+    try:
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # TensorFlow only: lift the read out of a tf.function.
+
+            with tf.init_scope():
+                return to_numpy(variable.value)
+        return to_numpy(variable.value)
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
+        return None

@@ -4,8 +4,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_sparse_rect._arrays import concrete_value
 from keras_sparse_rect._validation import check_min_rank
 from keras_sparse_rect.api import register
+
+_NOT_ADAPTED = -1.0
 
 
 def first_non_finite(array):
@@ -95,9 +98,29 @@ class UnitIntervalScaling(keras.layers.Layer):
                 "UnitIntervalScaling needs a known last dimension; got "
                 f"input_shape={tuple(input_shape)}."
             )
+        # -1 marks "not adapted": an adapted scale is a maximum of |h|, never negative.
         self.scale = self.add_weight(
-            name="scale", shape=(input_shape[-1],), initializer="ones", trainable=False
+            name="scale",
+            shape=(input_shape[-1],),
+            initializer=keras.initializers.Constant(_NOT_ADAPTED),
+            trainable=False,
         )
+
+    @property
+    def adapted(self):
+        """Whether ``scale`` is set: by :meth:`adapt`, a load, or ``set_weights``.
+
+        Read from the variable itself where its value is concrete (eagerly, and
+        inside ``tf.function``), so that a model cloned with
+        ``keras.models.clone_model`` and given the weights with ``set_weights``
+        runs; inside a JAX trace the last answer read eagerly holds.
+        """
+        if not self._adapted and self.built:
+            value = concrete_value(self.scale)  # None, or empty, where not readable
+            self._adapted = (
+                value is not None and value.size == self.scale.shape[0] and bool(np.all(value >= 0))
+            )
+        return self._adapted
 
     def adapt(self, data, batch_size=1024):
         """Sets ``scale`` to the per-unit maximum of ``|data|``.
@@ -140,12 +163,12 @@ class UnitIntervalScaling(keras.layers.Layer):
         self._adapted = True
 
     def load_own_variables(self, store):
-        # A saved scale was adapted before it was saved.
         super().load_own_variables(store)
-        self._adapted = True
+        self._adapted = False
+        self.adapted  # noqa: B018  (read now, eagerly: a later JAX trace cannot)
 
     def call(self, inputs):
-        if not self._adapted:  # a Python flag: read once when tracing, then compiled away
+        if not self.adapted:  # read once when tracing, then compiled away
             raise ValueError(
                 f"UnitIntervalScaling {self.name!r} is called before adapt: its scale (the "
                 "per-unit maximum of |h| on the training data) is not set. Call "

@@ -1,30 +1,39 @@
-"""The deep classifier of section 4 and the paper's SGD training setup."""
+"""The deep classifier of section 4: hidden layers, then softmax regression.
+
+The paper's SGD training setup (:func:`compile_for_paper`,
+:func:`resolve_jit_compile`, :func:`steps_per_execution_for`) lives in
+:mod:`keras_sparse_rect.models.training` and is re-exported here.
+"""
 
 import dataclasses
 import math
-import numbers
-import warnings
+import os
 
 import keras
 import numpy as np
 
-from keras_sparse_rect import activations
+from keras_sparse_rect import activations, names
 from keras_sparse_rect._arrays import to_numpy
 from keras_sparse_rect._validation import (
+    check_bool,
+    check_choice,
     check_int,
+    check_int_sequence,
     check_non_negative,
-    check_positive,
     check_seed,
+    per_layer,
 )
 from keras_sparse_rect.layers import SignFlippedRectifier, SparseDense
+from keras_sparse_rect.models._seeds import offset_seed
+from keras_sparse_rect.models.training import (  # noqa: F401  (re-exported: old import path)
+    PAPER_LEARNING_RATES,
+    STEPS_PER_EXECUTION,
+    compile_for_paper,
+    resolve_jit_compile,
+    steps_per_execution_for,
+    under_tf_distribute,
+)
 from keras_sparse_rect.regularizers import ActivityL1
-
-#: Default ``steps_per_execution`` of :func:`compile_for_paper`: at the paper's
-#: batch of 10 a step is so short that per-step overhead dominates, so many steps
-#: run per call into the backend (see ``bench/sgd_speed.py``).
-STEPS_PER_EXECUTION = 100
-#: The constant learning rates the paper explored, for pretraining and fine-tuning (4.1).
-PAPER_LEARNING_RATES = (0.1, 0.01, 0.001, 0.0001)
 
 
 def hidden_layer_names(index):
@@ -106,31 +115,34 @@ def _activation_kind(layer):
     )
 
 
-def _check_l1(l1, num_layers):
-    """One coefficient for every hidden layer, or one per hidden layer."""
-    if isinstance(l1, (list, tuple)):
-        if len(l1) != num_layers:
-            raise ValueError(
-                f"`l1` must be one number or one per hidden layer ({num_layers}); got l1={l1!r}."
-            )
-        return tuple(check_non_negative(f"l1[{i}]", v) for i, v in enumerate(l1))
-    return (check_non_negative("l1", l1),) * num_layers
-
-
-def _check_units(name, values):
-    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
-        values = (values,)
+def _physical_memory():
+    """This machine's memory in bytes, or ``None`` where the platform does not say."""
     try:
-        values = tuple(values)
-    except TypeError:
-        values = None
-    if not values or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in values
-    ):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_allocatable(input_shape, hidden_units, num_classes):
+    """Raises if the network's float32 weights alone exceed this machine's memory."""
+    sizes = (math.prod(input_shape), *hidden_units, num_classes)
+    layers = zip(sizes[:-1], sizes[1:], strict=True)
+    weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
+    memory = _physical_memory()
+    if memory is not None and 4 * weights > memory:
         raise ValueError(
-            f"`{name}` must be a non-empty sequence of ints >= 1; got {name}={values!r}."
+            f"`hidden_units` asks for {weights:,} weights ({4 * weights / 2**30:.1f} GiB in "
+            f"float32), more than this machine's memory ({memory / 2**30:.1f} GiB); got "
+            f"hidden_units={hidden_units!r}."
         )
-    return tuple(int(v) for v in values)
+
+
+def _is_allocation_failure(error):
+    """Whether ``error`` is a backend's out-of-memory error (TensorFlow, JAX, numpy)."""
+    text = f"{type(error).__name__} {error}"
+    return isinstance(error, MemoryError) or any(
+        mark in text for mark in ("ResourceExhausted", "RESOURCE_EXHAUSTED", "Out of memory")
+    )
 
 
 def build_deep_network(
@@ -181,8 +193,9 @@ def build_deep_network(
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
         sign_flip: negate half of the rectifier units (section 4.1).
         l1: coefficient of the L1 activation penalty, >= 0: one for every hidden
-            layer, or a sequence of one per hidden layer (Glorot's text setting:
-            ``(1e-4, 0, 0)``).
+            layer (a number or a one-item list), or one per hidden layer (Glorot's
+            text setting: ``(1e-4, 0, 0)``); the rule of
+            :func:`keras_sparse_rect._validation.per_layer`.
         seed: int seed of the weights and sign patterns; ``None`` for random.
         sparse: the input is sparse (``keras.Input(sparse=True)``), e.g. a
             bag of words; the first layer is then a
@@ -193,35 +206,51 @@ def build_deep_network(
     Returns:
         An uncompiled functional ``keras.Model``.
 
+    Raises:
+        ValueError: naming the first invalid argument and its value; for
+            ``hidden_units`` also when the weights would not fit in this
+            machine's memory, or the backend fails to allocate them.
+
     Example:
 
     >>> from keras_sparse_rect.models import build_deep_network, compile_for_paper
-    >>> model = build_deep_network((784,), 10, hidden_units=(1000, 1000, 1000))
+    >>> model = build_deep_network((784,), 10, hidden_units=(1000, 1000, 1000), seed=0)
+    >>> [layer.name for layer in model.layers][1:4]
+    ['hidden_1_dense', 'hidden_1', 'hidden_2_dense']
     >>> compile_for_paper(model, learning_rate=0.01)
     >>> model.fit(x_train, y_train, batch_size=10)  # doctest: +SKIP
     """
     if isinstance(hidden_units, (list, tuple)) and len(hidden_units) == 0:
         hidden_units = ()  # softmax regression (section 4.2's network without hidden layer)
     else:
-        hidden_units = _check_units("hidden_units", hidden_units)
-    input_shape = _check_units("input_shape", input_shape)
+        hidden_units = check_int_sequence("hidden_units", hidden_units, minimum=1)
+    input_shape = check_int_sequence("input_shape", input_shape, minimum=1)
     check_int("num_classes", num_classes, 2)
-    if not isinstance(activation, str):
-        raise ValueError(
-            f"`activation` must be one of {list(activations.NAMES)}; got activation={activation!r}."
-        )
-    activation_fn = activations.get(activation)
-    if not isinstance(sign_flip, bool):
-        raise ValueError(f"`sign_flip` must be a bool; got sign_flip={sign_flip!r}.")
-    l1s = _check_l1(l1, len(hidden_units))
+    activation = check_choice("activation", activation, (*names.ACTIVATIONS, "relu"))
+    check_bool("sign_flip", sign_flip)
+    l1s = per_layer("l1", l1, len(hidden_units), check_non_negative) if hidden_units else ()
     seed = check_seed("seed", seed)
     if sparse and len(input_shape) != 1:
         raise ValueError(
             f"`sparse` input must be of rank 1 per example; got input_shape={input_shape!r}."
         )
+    _check_allocatable(input_shape, hidden_units, num_classes)
+    try:
+        return _build(
+            input_shape, num_classes, hidden_units, activation, sign_flip, l1s, seed, sparse, name
+        )
+    except Exception as error:
+        if not _is_allocation_failure(error):
+            raise
+        raise ValueError(
+            f"`hidden_units` asks for more memory than the backend could allocate ({error}); "
+            f"got hidden_units={hidden_units!r}."
+        ) from error
 
-    def sub_seed(offset):
-        return None if seed is None else seed + offset
+
+def _build(input_shape, num_classes, hidden_units, activation, sign_flip, l1s, seed, sparse, name):
+    """The network of :func:`build_deep_network`, from checked arguments."""
+    activation_fn = activations.get(activation)
 
     inputs = keras.Input(shape=input_shape, sparse=bool(sparse), name="input")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
@@ -233,13 +262,13 @@ def build_deep_network(
         dense_class = SparseDense if sparse and index == 1 else keras.layers.Dense
         x = dense_class(
             units,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=sub_seed(2 * index)),
+            kernel_initializer=keras.initializers.GlorotUniform(seed=offset_seed(seed, 2 * index)),
             bias_initializer="zeros",
             name=dense_name,
         )(x)
         if activation_fn is activations.rectifier and sign_flip:
             layer = SignFlippedRectifier(
-                seed=sub_seed(2 * index + 1),
+                seed=offset_seed(seed, 2 * index + 1),
                 activity_regularizer=ActivityL1(l1),
                 name=activation_name,
             )
@@ -261,7 +290,7 @@ def build_deep_network(
     outputs = (SparseDense if sparse and not hidden_units else keras.layers.Dense)(
         num_classes,
         activation="softmax",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=sub_seed(0)),
+        kernel_initializer=keras.initializers.GlorotUniform(seed=offset_seed(seed, 0)),
         bias_initializer="zeros",
         name="output",
     )(x)
@@ -340,121 +369,3 @@ def _hidden_pairs(model):
         if dense_name not in names or activation_name not in names:
             return pairs
         pairs.append((model.get_layer(dense_name), model.get_layer(activation_name)))
-
-
-def steps_per_execution_for(rows, batch_size, most=STEPS_PER_EXECUTION):
-    """The largest divisor of an epoch's steps up to ``most`` (unless it is tiny).
-
-    Keras' progress bar advances by ``steps_per_execution`` per call, so an
-    epoch whose last call runs fewer steps counts past its end (``400/350``).
-    A divisor below a quarter of ``most`` (an epoch of a prime number of steps)
-    would cost speed, so ``most`` is kept then.
-
-    Example:
-
-    >>> steps_per_execution_for(3500, 10)  # 350 steps: 5 calls of 70
-    70
-    """
-    steps = max(1, math.ceil(rows / batch_size))
-    best = max(d for d in range(1, min(most, steps) + 1) if steps % d == 0)
-    return best if best >= min(most, steps) // 4 else most
-
-
-def resolve_jit_compile(jit_compile="auto", model=None):
-    """Turns ``"auto"`` into an explicit XLA choice for this backend.
-
-    Keras' own ``"auto"`` turns XLA off on a CPU-only TensorFlow machine
-    (``docs/facts.md``, "jit_compile="auto" on CPU TensorFlow"), where it is what
-    makes batch-10 SGD fast. Here
-    ``"auto"`` means: on, except on PyTorch, for sparse inputs on TensorFlow (its
-    sparse ops do not compile; JAX's BCOO ops do) and under a ``tf.distribute``
-    strategy (as Keras does).
-    """
-    if jit_compile != "auto":
-        if not isinstance(jit_compile, bool):
-            raise ValueError(
-                f"`jit_compile` must be a bool or 'auto'; got jit_compile={jit_compile!r}."
-            )
-        return jit_compile
-    if keras.backend.backend() not in ("tensorflow", "jax"):
-        return False
-    sparse = model is not None and any(getattr(t, "sparse", False) for t in _model_inputs(model))
-    if sparse and keras.backend.backend() == "tensorflow":
-        return False
-    return not under_tf_distribute(model)
-
-
-def under_tf_distribute(model=None):
-    """Whether a ``tf.distribute`` strategy is in scope, or ``model`` was built in one."""
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf  # TensorFlow only: the strategy check.
-
-    if tf.distribute.has_strategy():
-        return True
-    strategy = getattr(model, "distribute_strategy", None)
-    return strategy is not None and strategy is not tf.distribute.get_strategy()
-
-
-def _model_inputs(model):
-    try:
-        return list(model.inputs or [])
-    except (AttributeError, ValueError):
-        return []
-
-
-def compile_for_paper(
-    model,
-    learning_rate=0.01,
-    *,
-    loss="sparse_categorical_crossentropy",
-    metrics=("accuracy",),
-    steps_per_execution=STEPS_PER_EXECUTION,
-    jit_compile="auto",
-    **kwargs,
-):
-    """Compiles ``model`` for the paper's training: SGD at a constant learning rate.
-
-    Section 4.1: "stochastic gradient descent with mini-batches of size 10 for both
-    unsupervised and supervised training phases", constant learning rates, and
-    the negative log-likelihood of a softmax output. Pass ``batch_size=10`` to
-    ``fit``. At that batch size a step is so short that per-step overhead
-    dominates, so by default many steps run per call into the backend
-    (``steps_per_execution``) and each step is compiled with XLA
-    (:func:`resolve_jit_compile`); ``bench/sgd_speed.py`` measures the gain.
-    Under a ``tf.distribute`` strategy Keras' multi-step loop fails (Keras 3.15,
-    TensorFlow 2.21: "You must feed a value for placeholder tensor"), so there
-    ``steps_per_execution`` is 1, with a warning.
-
-    Args:
-        model: a ``keras.Model`` (a classifier, or a
-            :class:`~keras_sparse_rect.models.DenoisingAutoencoder` with ``loss=None``
-            and ``metrics=None``).
-        learning_rate: the constant SGD learning rate, > 0.
-        loss: the loss (default: negative log-likelihood of integer labels).
-        metrics: metrics to report (default accuracy).
-        steps_per_execution: training steps per call into the backend, >= 1.
-        jit_compile: ``"auto"`` (see :func:`resolve_jit_compile`) or a bool.
-        **kwargs: other ``compile`` arguments.
-
-    Example:
-
-    >>> compile_for_paper(model, learning_rate=0.01)  # doctest: +SKIP
-    """
-    learning_rate = check_positive("learning_rate", learning_rate)
-    steps_per_execution = check_int("steps_per_execution", steps_per_execution, 1)
-    if steps_per_execution > 1 and under_tf_distribute(model):
-        warnings.warn(
-            f"compile_for_paper: steps_per_execution={steps_per_execution} fails under "
-            "tf.distribute in this Keras version; using 1.",
-            stacklevel=2,
-        )
-        steps_per_execution = 1
-    model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-        loss=loss,
-        metrics=list(metrics) if metrics else None,
-        steps_per_execution=int(steps_per_execution),
-        jit_compile=resolve_jit_compile(jit_compile, model),
-        **kwargs,
-    )

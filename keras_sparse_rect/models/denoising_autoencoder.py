@@ -6,36 +6,18 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_sparse_rect import activations, losses
+from keras_sparse_rect import activations, losses, names
 from keras_sparse_rect._arrays import to_numpy
-from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
+from keras_sparse_rect._validation import check_bool, check_choice
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers import SignFlippedRectifier, UnitIntervalScaling, make_noise
-from keras_sparse_rect.layers.unit_interval_scaling import first_non_finite
-from keras_sparse_rect.models.deep_network import compile_for_paper
+from keras_sparse_rect.models._autoencoder import AutoencoderBase
+from keras_sparse_rect.models._seeds import offset_seed
+from keras_sparse_rect.models.training import compile_for_paper
 from keras_sparse_rect.regularizers import ActivityL1
 
 #: The reconstruction strategies, by name (section 3.2 and 4.1).
-RECONSTRUCTIONS = (
-    "softplus_quadratic",
-    "scaled_sigmoid_cross_entropy",
-    "sigmoid_cross_entropy",
-)
-
-
-def _scale_for_replicas(loss):
-    """Divides by the number of replicas under tf.distribute, as Keras' losses do.
-
-    Replicas' gradients are summed, so each replica's loss is scaled by
-    ``1 / num_replicas`` for the update to be that of the global batch mean
-    (``keras.losses.Loss`` does the same; Keras unscales the logged ``loss``).
-    """
-    if keras.backend.backend() != "tensorflow":
-        return loss
-    import tensorflow as tf  # TensorFlow only: tf.distribute.
-
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return loss if replicas == 1 else loss * (1.0 / replicas)
+RECONSTRUCTIONS = names.RECONSTRUCTIONS
 
 
 def _check_target_range(target_range):
@@ -51,19 +33,6 @@ def _check_target_range(target_range):
     return low, high
 
 
-def _check_finite(name, data, method):
-    """Raises if numpy or scipy.sparse ``data`` holds NaN or infinity; other inputs pass."""
-    if not (isinstance(data, np.ndarray) or hasattr(data, "tocoo")):
-        return
-    found = first_non_finite(data)
-    if found is not None:
-        index, value = found
-        raise ValueError(
-            f"`{name}` must be finite; DenoisingAutoencoder.{method} found {value} at index "
-            f"{index} (the first NaN or infinity)."
-        )
-
-
 def _check_signs(input_signs):
     if input_signs is None:
         return None
@@ -77,7 +46,7 @@ def _check_signs(input_signs):
 
 
 @register
-class DenoisingAutoencoder(keras.Model):
+class DenoisingAutoencoder(AutoencoderBase):
     """One layer of a stacked denoising autoencoder (Vincent et al., 2008; section 3.2).
 
     ``x -> corruption -> encoder h = f(x W + b) -> decoder logits a = h W' + b'``,
@@ -163,38 +132,17 @@ class DenoisingAutoencoder(keras.Model):
         sign_consistent=True,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_int("units", units, 1)
-        if not isinstance(activation, str) or activation not in activations.NAMES:
-            raise ValueError(
-                f"`activation` must be one of {list(activations.NAMES)}; got "
-                f"activation={activation!r}."
-            )
-        for name, value in (
-            ("sign_flip", sign_flip),
-            ("tied", tied),
-            ("sign_consistent", sign_consistent),
-        ):
-            if not isinstance(value, bool):
-                raise ValueError(f"`{name}` must be a bool; got {name}={value!r}.")
-        if reconstruction not in RECONSTRUCTIONS:
-            raise ValueError(
-                f"`reconstruction` must be one of {list(RECONSTRUCTIONS)}; got "
-                f"reconstruction={reconstruction!r}."
-            )
-        self.units = int(units)
-        self.activation = activation
-        self.sign_flip = sign_flip
-        self.l1 = check_non_negative("l1", l1)
-        self.reconstruction = reconstruction
-        self.tied = tied
+        super().__init__(units, activation, l1, seed, **kwargs)
+        self.sign_flip = check_bool("sign_flip", sign_flip)
+        self.reconstruction = check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
+        self.tied = check_bool("tied", tied)
         self.target_range = _check_target_range(target_range)
         self.input_signs = _check_signs(input_signs)
-        self.seed = check_seed("seed", seed)
-        self.sign_consistent = sign_consistent
+        self.sign_consistent = check_bool("sign_consistent", sign_consistent)
+        policy = self.dtype_policy
 
         self.input_scaling = (
-            UnitIntervalScaling(name="input_scaling")
+            UnitIntervalScaling(name="input_scaling", dtype=policy)
             if reconstruction == "scaled_sigmoid_cross_entropy"
             else None
         )
@@ -204,27 +152,25 @@ class DenoisingAutoencoder(keras.Model):
             kernel_initializer=keras.initializers.GlorotUniform(seed=self.seed),
             bias_initializer="zeros",
             name="encoder",
+            dtype=policy,
         )
         if activation == "rectifier" and sign_flip:
             self.encoder_activation = SignFlippedRectifier(
-                seed=self.seed, activity_regularizer=ActivityL1(self.l1), name="encoder_activation"
+                seed=self.seed,
+                activity_regularizer=ActivityL1(self.l1),
+                name="encoder_activation",
+                dtype=policy,
             )
         else:
             self.encoder_activation = keras.layers.Activation(
                 activations.get(activation),
                 activity_regularizer=ActivityL1(self.l1),
                 name="encoder_activation",
+                dtype=policy,
             )
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self._adapted = False
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                "DenoisingAutoencoder expects inputs of shape (batch, features) with a "
-                f"known number of features; got input_shape={tuple(input_shape)}."
-            )
-        features = int(input_shape[-1])
+        features = self._check_features(input_shape)
         if self.input_signs is not None and self.input_signs.shape[0] != features:
             raise ValueError(
                 f"`input_signs` has {self.input_signs.shape[0]} entries but the input has "
@@ -241,9 +187,7 @@ class DenoisingAutoencoder(keras.Model):
             self.decoder_kernel = self.add_weight(
                 name="decoder_kernel",
                 shape=(self.units, features),
-                initializer=keras.initializers.GlorotUniform(
-                    seed=None if self.seed is None else self.seed + 1
-                ),
+                initializer=keras.initializers.GlorotUniform(seed=offset_seed(self.seed, 1)),
             )
 
     # The forward pass -----------------------------------------------------------
@@ -302,17 +246,9 @@ class DenoisingAutoencoder(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Reconstruction cost of the clean input plus the L1 penalty; ``y`` is ignored."""
-        cost = self._cost(self._target(x), y_pred)
-        if sample_weight is None:
-            reconstruction = ops.mean(cost)
-        else:
-            weights = ops.cast(ops.reshape(sample_weight, (-1,)), cost.dtype)
-            reconstruction = ops.divide_no_nan(ops.sum(cost * weights), ops.sum(weights))
-        self.reconstruction_tracker.update_state(cost, sample_weight=sample_weight)
-        total = reconstruction
-        for penalty in self.losses:
-            total = total + ops.cast(ops.sum(penalty), reconstruction.dtype)
-        return _scale_for_replicas(total)
+        target = ops.cast(self._target(x), "float32")
+        cost = self._cost(target, ops.cast(y_pred, "float32"))
+        return self._reconstruction_loss(cost, sample_weight)
 
     # Public helpers ---------------------------------------------------------------
 
@@ -327,10 +263,9 @@ class DenoisingAutoencoder(keras.Model):
         ``ValueError`` with the index of the first one; other inputs (a
         ``tf.data.Dataset``, a generator) are not checked here.
         """
-        _check_finite("data", data, "adapt")
+        self._check_input(data, "adapt", name="data")
         if self.input_scaling is not None:
             self.input_scaling.adapt(data, batch_size=batch_size)
-        self._adapted = True
 
     def encode(self, x):
         """The clean code ``h`` of ``x`` (no corruption)."""
@@ -388,43 +323,21 @@ class DenoisingAutoencoder(keras.Model):
         Nothing is checked for a ``tf.data.Dataset``, a generator or a
         ``keras.utils.PyDataset``: a NaN there shows up as a NaN loss.
         """
-        if y is not None:
-            raise ValueError(
-                "DenoisingAutoencoder.fit takes unlabeled inputs only (the target is the "
-                f"clean input); got y of type {type(y).__name__}."
-            )
-        _check_finite("x", x, "fit")
-        if self.input_scaling is not None and not self._adapted:
+        self._check_input(x, "fit", y)
+        if self.input_scaling is not None and not self.input_scaling.adapted:
             self.adapt(x)
         self._ensure_compiled()
         return super().fit(x, **kwargs)
 
-    def evaluate(self, x=None, y=None, **kwargs):
-        """``keras.Model.evaluate``: the clean reconstruction cost of ``x``."""
-        self._ensure_compiled()
-        return super().evaluate(x, y, **kwargs)
-
-    def load_own_variables(self, store):
-        # A loaded model's input scaling was adapted before it was saved.
-        super().load_own_variables(store)
-        self._adapted = True
-
     def get_config(self):
+        noise = self.corruption
         return {
             **super().get_config(),
-            "units": self.units,
-            "activation": self.activation,
             "sign_flip": self.sign_flip,
-            "l1": self.l1,
-            "noise": (
-                None
-                if self.corruption is None
-                else keras.saving.serialize_keras_object(self.corruption)
-            ),
+            "noise": None if noise is None else keras.saving.serialize_keras_object(noise),
             "reconstruction": self.reconstruction,
             "tied": self.tied,
             "target_range": list(self.target_range),
             "input_signs": None if self.input_signs is None else self.input_signs.tolist(),
-            "seed": self.seed,
             "sign_consistent": self.sign_consistent,
         }

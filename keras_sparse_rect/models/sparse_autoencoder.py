@@ -7,12 +7,13 @@ computes only the columns that matter for a batch instead of all 5,000.
 import keras
 from keras import ops
 
-from keras_sparse_rect import activations
 from keras_sparse_rect._arrays import to_numpy
-from keras_sparse_rect._validation import check_int, check_non_negative, check_seed
+from keras_sparse_rect._validation import check_bool, check_int
 from keras_sparse_rect.api import register
 from keras_sparse_rect.layers.binary_flip_noise import BinaryFlipNoise
 from keras_sparse_rect.layers.sparse_dense import SparseDense, gather_rows
+from keras_sparse_rect.models._autoencoder import AutoencoderBase
+from keras_sparse_rect.models._seeds import offset_seed
 from keras_sparse_rect.random import ReplicaAwareSeedGenerator
 from keras_sparse_rect.regularizers import ActivityL1
 from keras_sparse_rect.sparse import (
@@ -25,7 +26,7 @@ from keras_sparse_rect.sparse import (
 
 
 @register
-class SparseInputDenoisingAutoencoder(keras.Model):
+class SparseInputDenoisingAutoencoder(AutoencoderBase):
     """Denoising autoencoder for sparse binary input, with optional reconstruction sampling.
 
     The first layer of the stacked denoising autoencoders of section 4.2:
@@ -91,35 +92,24 @@ class SparseInputDenoisingAutoencoder(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_int("units", units, 1)
-        if not isinstance(activation, str) or activation not in activations.NAMES:
-            raise ValueError(
-                f"`activation` must be one of {list(activations.NAMES)}; got "
-                f"activation={activation!r}."
-            )
-        if not isinstance(reconstruction_sampling, bool):
-            raise ValueError(
-                "`reconstruction_sampling` must be a bool; got "
-                f"reconstruction_sampling={reconstruction_sampling!r}."
-            )
-        check_int("sampled_zeros", sampled_zeros, 1)
-        self.units = int(units)
-        self.activation = activation
-        self.l1 = check_non_negative("l1", l1)
-        self.reconstruction_sampling = reconstruction_sampling
-        self.sampled_zeros = int(sampled_zeros)
-        self.seed = check_seed("seed", seed)
-        self.corruption = BinaryFlipNoise(pepper_rate, salt_rate, seed=self.seed, name="corruption")
+        super().__init__(units, activation, l1, seed, **kwargs)
+        self.reconstruction_sampling = check_bool(
+            "reconstruction_sampling", reconstruction_sampling
+        )
+        self.sampled_zeros = check_int("sampled_zeros", sampled_zeros, 1)
+        policy = self.dtype_policy
+        self.corruption = BinaryFlipNoise(
+            pepper_rate, salt_rate, seed=self.seed, name="corruption", dtype=policy
+        )
         self.encoder = SparseDense(
             self.units,
             activation=activation,
             kernel_initializer=keras.initializers.GlorotUniform(seed=self.seed),
             activity_regularizer=ActivityL1(self.l1),
             name="encoder",
+            dtype=policy,
         )
-        self.sampling_seed = ReplicaAwareSeedGenerator(None if seed is None else seed + 1)
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.sampling_seed = ReplicaAwareSeedGenerator(offset_seed(self.seed, 1))
         self._adapted = False
 
     @property
@@ -131,14 +121,10 @@ class SparseInputDenoisingAutoencoder(keras.Model):
         return self.corruption.salt_rate
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                "SparseInputDenoisingAutoencoder expects inputs of shape (batch, terms) "
-                f"with a known number of terms; got input_shape={tuple(input_shape)}."
-            )
+        terms = self._check_features(input_shape, "terms")
         self.encoder.build(input_shape)
         self.decoder_bias = self.add_weight(
-            name="decoder_bias", shape=(int(input_shape[-1]),), initializer="zeros"
+            name="decoder_bias", shape=(terms,), initializer="zeros"
         )
 
     def call(self, inputs, training=False):
@@ -202,12 +188,7 @@ class SparseInputDenoisingAutoencoder(keras.Model):
             cost = self._sampled_cost(x, target, y_pred)
         else:
             cost = self._full_cost(target, y_pred)
-        reconstruction = ops.mean(cost)
-        self.reconstruction_tracker.update_state(cost)
-        total = reconstruction
-        for penalty in self.losses:
-            total = total + ops.cast(ops.sum(penalty), reconstruction.dtype)
-        return total
+        return self._reconstruction_loss(ops.cast(cost, "float32"), sample_weight)
 
     # Public helpers ------------------------------------------------------------------
 
@@ -272,11 +253,7 @@ class SparseInputDenoisingAutoencoder(keras.Model):
 
     def fit(self, x=None, y=None, batch_size=None, shuffle=True, seed=None, **kwargs):
         """``keras.Model.fit`` on unlabeled input; a scipy sparse ``x`` is batched sparsely."""
-        if y is not None:
-            raise ValueError(
-                "SparseInputDenoisingAutoencoder.fit takes unlabeled inputs only (the target "
-                f"is the clean input); got y of type {type(y).__name__}."
-            )
+        self._check_input(x, "fit", y)
         self._ensure_compiled()
         if is_scipy_sparse(x):
             if not self._adapted:
@@ -285,13 +262,10 @@ class SparseInputDenoisingAutoencoder(keras.Model):
             batch_size, shuffle = None, False  # the batches are already shuffled
         return super().fit(x, batch_size=batch_size, shuffle=shuffle, **kwargs)
 
-    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
-        """``keras.Model.evaluate``: the full clean reconstruction cost of ``x``."""
-        self._ensure_compiled()
-        if is_scipy_sparse(x):
-            x = sparse_batches(x, batch_size=batch_size or 32)
-            batch_size = None
-        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+    def _evaluation_input(self, x, kwargs):
+        if is_scipy_sparse(x):  # the full clean reconstruction cost, batch by batch
+            x = sparse_batches(x, batch_size=kwargs.pop("batch_size", None) or 32)
+        return x, kwargs
 
     def load_own_variables(self, store):
         # A loaded model's decoder bias was adapted before it was saved.
@@ -301,12 +275,8 @@ class SparseInputDenoisingAutoencoder(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "units": self.units,
-            "activation": self.activation,
-            "l1": self.l1,
             "pepper_rate": self.pepper_rate,
             "salt_rate": self.salt_rate,
             "reconstruction_sampling": self.reconstruction_sampling,
             "sampled_zeros": self.sampled_zeros,
-            "seed": self.seed,
         }
