@@ -79,7 +79,10 @@ def load_idx(directory, num_classes=None):
                 f"{key[1]}-idx{3 if key[1] == 'images' else 1}-ubyte[.gz]"
             )
         role = f"{'x' if key[1] == 'images' else 'y'}_{key[0]}"
-        arrays[role], names[role] = read_idx(paths[0]), f"file {paths[0]}"
+        try:
+            arrays[role], names[role] = read_idx(paths[0]), f"file {paths[0]}"
+        except FileNotFoundError as error:  # a dangling link, or removed since listed
+            raise DatasetNotFoundError(f"idx:{directory}: {error}") from None
     return _from_arrays(f"idx:{directory}", arrays, names, num_classes)
 
 

@@ -279,3 +279,15 @@ def test_read_npz_reads_what_numpy_savez_writes(tmp_path):
         for key, value in arrays.items():
             np.testing.assert_array_equal(read[key], value)
             assert read[key].dtype == value.dtype
+
+
+def test_idx_folder_with_a_dangling_link_names_it(tmp_path):
+    # Was FileNotFoundError from open(), an OSError the registry does not promise.
+    _mnist_folder(tmp_path / "m", gz_train=False)
+    member = tmp_path / "m" / "t10k-labels-idx1-ubyte"
+    member.unlink()
+    member.symlink_to(tmp_path / "gone")
+    with pytest.raises(
+        DatasetNotFoundError, match=rf"idx:{tmp_path / 'm'}: {member}: no such file"
+    ):
+        load_image_dataset(f"idx:{tmp_path / 'm'}")
