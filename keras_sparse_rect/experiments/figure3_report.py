@@ -105,6 +105,39 @@ def summary_rows(points):
     return flat
 
 
+def points_markdown(points):
+    """A Markdown table of :func:`summarize_labeled_fraction`'s points (errors in %)."""
+
+    def cell(point, name):
+        mean = point[f"{name}_mean"]
+        if mean is None:
+            return "-"
+        spread = f" ± {100 * point[f'{name}_std']:.2f}" if point[f"{name}_seeds"] > 1 else ""
+        return f"{100 * mean:.2f}%{spread} ({point[f'{name}_seeds']})"
+
+    lines = [
+        "| Neuron | Labeled | With pre-training (seeds) | Without (seeds) | Gain (points) "
+        "| McNemar per seed: b / c, p |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for point in points:
+        both = point["pretrained_mean"] is not None and point["not_pretrained_mean"] is not None
+        gain = (
+            f"{100 * (point['not_pretrained_mean'] - point['pretrained_mean']):+.2f}"
+            if both
+            else "-"
+        )
+        tests = "; ".join(
+            f"seed {t['seed']}: {t['b']} / {t['c']}, p = {t['p_value']:.2g}" for t in point["tests"]
+        )
+        lines.append(
+            f"| {point['activation']} | {100 * point['labeled_fraction']:g}% ({point['labeled']}) "
+            f"| {cell(point, 'pretrained')} | {cell(point, 'not_pretrained')} | {gain} "
+            f"| {tests or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _pyplot():
     import matplotlib
 
@@ -166,8 +199,15 @@ def plot_labeled_fraction(points, path, title=""):
                     capsize=3,
                     label=f"{activation}, {words} pre-training",
                 )
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+    fractions = sorted({100 * p["labeled_fraction"] for p in points})
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("labeled training examples (%)")
     ax.set_ylabel("test error (%)")
     ax.set_title(title or "Effect of unsupervised pre-training")
@@ -182,7 +222,9 @@ def write_figure(folder, name, rows, title=""):
 
     ``name`` is ``"labeled_fraction"`` (right: ``<name>_runs.csv`` per run,
     ``<name>.csv`` per point with means, spreads and p-values) or
-    ``"sparsity_sweep"`` (left: ``<name>.csv`` per network).
+    ``"sparsity_sweep"`` (left: ``<name>.csv`` per network); the right panel
+    also gets ``<name>.md``, its points as a Markdown table
+    (:func:`points_markdown`).
     """
     csv_path = os.path.join(folder, f"{name}.csv")
     png_path = os.path.join(folder, f"{name}.png")
@@ -191,8 +233,11 @@ def write_figure(folder, name, rows, title=""):
         points = summarize_labeled_fraction(rows)
         runs_path = write_csv(os.path.join(folder, f"{name}_runs.csv"), rows, columns)
         write_csv(csv_path, summary_rows(points))
+        table = results.write_text_atomic(
+            os.path.join(folder, f"{name}.md"), points_markdown(points)
+        )
         plot_labeled_fraction(points, png_path, title)
-        return [csv_path, runs_path, png_path]
+        return [csv_path, runs_path, table, png_path]
     write_csv(csv_path, rows, columns)
     plot_sparsity_sweep(rows, png_path, title)
     return [csv_path, png_path]

@@ -109,12 +109,17 @@ def test_write_figure_writes_csvs_and_pngs(tmp_path):
     assert [os.path.basename(p) for p in paths] == [
         "labeled_fraction.csv",
         "labeled_fraction_runs.csv",
+        "labeled_fraction.md",
         "labeled_fraction.png",
     ]
     points = list(csv.DictReader(open(paths[0])))
     assert len(points) == 4 and points[0]["p_values"].startswith("seed0:")
     assert len(list(csv.DictReader(open(paths[1])))) == 16
-    assert open(paths[2], "rb").read(4) == b"\x89PNG"
+    table = open(paths[2]).read()
+    assert (
+        "| rectifier | 1% (20) | 25.00% ± 5.00 (2) |" in table and "seed 1: 0 / 0, p = 1" in table
+    )
+    assert open(paths[3], "rb").read(4) == b"\x89PNG"
     sweep = [
         {**_row("rectifier", False, i, [1, 0]), "l1": i * 1e-4, "sparsity": 0.8} for i in range(3)
     ]
