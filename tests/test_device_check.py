@@ -40,7 +40,7 @@ def test_nothing_is_installed_when_keras_and_zarr_import(device_check):
 @pytest.mark.slow
 def test_dry_run_runs_every_step_without_tensorflow(tmp_path):
     run = subprocess.run(
-        [sys.executable, SCRIPT, "--dry_run", "--epochs=1"],
+        [sys.executable, SCRIPT, "--dry_run", "--epochs=1", "--budget_s=850"],
         cwd=ROOT,
         capture_output=True,
         text=True,
