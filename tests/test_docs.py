@@ -94,6 +94,22 @@ def test_api_paths_import():
         assert hasattr(module, name), f"docs/api names {identifier}, which does not exist"
 
 
+@pytest.mark.parametrize(
+    "config_name, page",
+    [("ImageExperimentConfig", "image-experiments.md"), ("SentimentConfig", "sentiment.md")],
+)
+def test_every_flag_of_a_config_is_documented(config_name, page):
+    # The apps generate one flag per config field; the guide's flag table names each.
+    import dataclasses
+
+    from keras_sparse_rect.experiments import configs
+
+    text = (DOCS / "guide" / page).read_text()
+    fields = [field.name for field in dataclasses.fields(getattr(configs, config_name))]
+    missing = [n for n in fields if f"`--{n}`" not in text and f"`--[no]{n}`" not in text]
+    assert not missing, f"docs/guide/{page} does not document the flags {missing}"
+
+
 def test_api_objects_have_a_one_line_summary():
     for identifier in _api_identifiers():
         module_name, _, name = identifier.rpartition(".")
