@@ -29,7 +29,7 @@ def main(argv):
     from keras_sparse_rect.experiments.image import summary
     from keras_sparse_rect.experiments.suite import run_or_load
 
-    with app_flags.run_conflicts_fail():
+    with app_flags.run_errors_fail():
         result = run_or_load(
             config, data, strategy, verbose=app_flags.verbosity(), restart=FLAGS.restart
         )

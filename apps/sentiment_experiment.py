@@ -33,7 +33,10 @@ def main(argv):
         print(f"Skipped {len(reviews.bad_rows)} bad row(s) (first: {path}, line {line}: {reason}).")
     from keras_sparse_rect.experiments.sentiment import run_sentiment_experiment, summary
 
-    result = run_sentiment_experiment(config, reviews, data_name=name, verbose=int(FLAGS.verbose))
+    with app_flags.run_errors_fail():
+        result = run_sentiment_experiment(
+            config, reviews, data_name=name, verbose=app_flags.verbosity()
+        )
     print(summary(result))
 
 

@@ -24,7 +24,8 @@ import re
 
 from absl import app, flags
 
-from keras_sparse_rect.experiments.configs import ACTIVATIONS
+from keras_sparse_rect._validation import MAX_SEED
+from keras_sparse_rect.names import ACTIVATIONS
 
 from . import flags as app_flags
 
@@ -54,13 +55,14 @@ FLAGS = flags.FLAGS
 _TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-def main(argv):
-    del argv
-    config = app_flags.config_from_flags()
+def check_flags():
+    """This app's own flags, before TensorFlow is imported: ``seeds``, or one line and exit 2."""
     try:
         seeds = [int(s) for s in FLAGS.seeds]
     except ValueError:
-        app_flags.fail(f"--seeds must be a comma-separated list of ints; got {FLAGS.seeds!r}")
+        app_flags.fail(
+            f"--seeds must be a comma-separated list of ints; got --seeds={','.join(FLAGS.seeds)}"
+        )
     if not _TABLE_NAME.fullmatch(FLAGS.table_name):
         app_flags.fail(
             "--table_name must be a file name of letters, digits, '_', '.' or '-' (no folder); "
@@ -68,8 +70,10 @@ def main(argv):
         )
     if not FLAGS.datasets or not seeds:
         app_flags.fail("--datasets and --seeds must each name at least one value")
-    if any(seed < 0 for seed in seeds):
-        app_flags.fail(f"--seeds must be ints >= 0; got --seeds={','.join(FLAGS.seeds)}")
+    if any(not 0 <= seed <= MAX_SEED for seed in seeds):
+        app_flags.fail(
+            f"--seeds must be ints >= 0 and <= {MAX_SEED}; got --seeds={','.join(FLAGS.seeds)}"
+        )
     for name in FLAGS.datasets:
         app_flags.check_dataset(name, "--datasets")
     for flag, allow_empty in (("neurons", False), ("l1_neurons", True)):
@@ -83,11 +87,18 @@ def main(argv):
                 f"--{flag} must name {', '.join(ACTIVATIONS)}, each at most once"
                 f"{'' if allow_empty else ', at least one'}; got --{flag}={','.join(values)}"
             )
+    return seeds
+
+
+def main(argv):
+    del argv
+    seeds = check_flags()
+    config = app_flags.config_from_flags()
     strategy, loaded = app_flags.strategy_and_data(config, FLAGS.datasets)
     from keras_sparse_rect import distribute, results
     from keras_sparse_rect.experiments.table1 import run_table1, table1_json, table1_markdown
 
-    with app_flags.run_conflicts_fail():
+    with app_flags.run_errors_fail():
         table = run_table1(
             config,
             FLAGS.datasets,

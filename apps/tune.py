@@ -34,6 +34,9 @@ import sys
 
 from absl import app, flags
 
+from keras_sparse_rect._validation import check_inside, check_int
+from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig
+
 from . import _tune_flags
 from . import flags as app_flags
 
@@ -75,29 +78,14 @@ FLAGS = flags.FLAGS
 #: Flags of the image apps only.
 IMAGE_ONLY = ("dataset", "data_dir", "labeled_fraction", "strategy", "tpu")
 
-#: Flags of the review data only.
-REVIEW_ONLY = (
-    "reviews",
-    "unlabeled",
-    "unlabeled_text_column",
-    "skip_bad_rows",
-    "num_terms",
-    "max_reviews",
-    "max_unlabeled",
-    "folds",
-    "pepper_rate",
-    "salt_rate",
-    "reconstruction_sampling",
-    "sampled_zeros",
-    *app_flags.REVIEW_FILE_FLAGS,
-)
-
 #: Fields of SentimentConfig set by review flags.
-SENTIMENT_FIELDS = ("folds", "pepper_rate", "salt_rate", "reconstruction_sampling", "sampled_zeros")
+SENTIMENT_FIELDS = app_flags.REVIEW_FIELDS
 
 #: Review data flags passed on to best.flags when given.
-REVIEW_DATA = ("reviews", "unlabeled", "unlabeled_text_column", "skip_bad_rows", "num_terms",
-               "max_reviews", "max_unlabeled", *app_flags.REVIEW_FILE_FLAGS)  # fmt: skip
+REVIEW_DATA = app_flags.REVIEW_DATA
+
+#: Flags of the review data only.
+REVIEW_ONLY = (*REVIEW_DATA, *SENTIMENT_FIELDS)
 
 #: Image flags written to best.flags besides the tuned hyper-parameters.
 PASSED_ON = (
@@ -159,8 +147,8 @@ def _reject(names, experiment):
         app_flags.fail(f"{', '.join(given)} {verb} not apply to --experiment={experiment}")
 
 
-def image_search():
-    """``(hypermodel, fit_args, fit_kwargs, base_flags, strategy)`` of an image search."""
+def check_image_flags():
+    """The image search's flags, before TensorFlow: ``(config, fixed values)``."""
     _reject(REVIEW_ONLY, "image")
     config = app_flags.config_from_flags()
     if config.strategy == "multi_worker_mirrored":
@@ -168,6 +156,11 @@ def image_search():
             "--strategy=multi_worker_mirrored does not apply to a search: spread the "
             "trials over machines with KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT"
         )
+    return config, fixed_values(config)
+
+
+def image_search(config, fixed):
+    """``(hypermodel, fit_args, fit_kwargs, base_flags, strategy)`` of an image search."""
     strategy, data = app_flags.strategy_and_data(config)
     from keras_sparse_rect import tuning
     from keras_sparse_rect.experiments.image import labeled_subset
@@ -183,7 +176,7 @@ def image_search():
         stage=FLAGS.stage,
         tune=FLAGS.tune,
         search_space=tuning.parse_search_space(FLAGS.choices),
-        fixed=fixed_values(config),
+        fixed=fixed,
         unlabeled=data.x_train,  # the whole training set, unlabeled (Figure 3 right)
         pretrain_epochs=config.pretrain_epochs if config.pretrain else 0,
         sign_flip=config.sign_flip,
@@ -198,8 +191,6 @@ def image_search():
 
 def sentiment_config():
     """The base :class:`SentimentConfig` and Table 2 network from the flags given."""
-    from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig
-
     fields = {name: FLAGS[name].value for name in SENTIMENT_FIELDS}
     for name in ("epochs", "learning_rate", "batch_size", "pretrain", "pretrain_epochs", "seed"):
         if FLAGS[name].present:
@@ -239,13 +230,19 @@ def sentiment_config():
     return SentimentConfig(**fields).validate(), network
 
 
-def sentiment_search():
-    """``(hypermodel, fit_args, fit_kwargs, base_flags, None)`` of a search on reviews."""
+def check_sentiment_flags():
+    """The review search's flags, before TensorFlow: ``(config, network)``."""
     _reject(IMAGE_ONLY + ("sign_flip",), "sentiment")
+    app_flags.check_review_flags()
+    config, network = sentiment_config()
+    return config, network
+
+
+def sentiment_search(config, network):
+    """``(hypermodel, fit_args, fit_kwargs, base_flags, None)`` of a search on reviews."""
     from keras_sparse_rect import tuning
     from keras_sparse_rect.data.folds import kfold_splits
 
-    config, network = sentiment_config()
     reviews, _ = app_flags.load_reviews_from_flags()
     hypermodel = tuning.SentimentHyperModel(
         reviews.x.shape[1],
@@ -263,9 +260,47 @@ def sentiment_search():
     return hypermodel, (reviews.x[train], reviews.y[train]), fit, base, None
 
 
+def check_search_flags():
+    """Every flag of a search, before TensorFlow is loaded; one line and exit 2 if bad.
+
+    Returns the experiment's setup and its arguments.
+    """
+    from keras_sparse_rect.tuning.space import SearchSpace, parse_search_space
+
+    try:
+        check_int("max_trials", FLAGS.max_trials, 1)
+        check_inside("project_name", FLAGS.project_name, "directory")
+        if FLAGS.experiment == "sentiment":
+            config, network = check_sentiment_flags()
+            setup, arguments = sentiment_search, (config, network)
+            pretraining = config.pretrain and config.pretrain_epochs > 0
+            fixed = None
+        else:
+            config, fixed = check_image_flags()
+            setup, arguments = image_search, (config, fixed)
+            pretraining = config.pretrain and config.pretrain_epochs > 0
+        if FLAGS.stage == "pretrain" and not pretraining:
+            given = "--nopretrain" if not config.pretrain else "--pretrain_epochs=0"
+            raise ValueError(
+                "--stage=pretrain selects by reconstruction error, which needs pretraining; "
+                f"got {given}"
+            )
+        SearchSpace(
+            FLAGS.stage,
+            FLAGS.tune,
+            parse_search_space(FLAGS.choices),
+            fixed,
+            pretraining=pretraining,
+        )
+    except ValueError as error:
+        app_flags.fail(app_flags.flag_message(error))
+    app_flags.check_output_dir(FLAGS.directory, "--directory")
+    return setup, arguments
+
+
 def main(argv):
     del argv
-    app_flags.check_output_dir(FLAGS.directory, "--directory")
+    setup, arguments = check_search_flags()
     app_flags.import_keras_quietly()
     import keras
 
@@ -273,8 +308,7 @@ def main(argv):
 
     try:
         role = tuning.search_role()
-        setup = sentiment_search if FLAGS.experiment == "sentiment" else image_search
-        hypermodel, fit_args, fit_kwargs, base, strategy = setup()
+        hypermodel, fit_args, fit_kwargs, base, strategy = setup(*arguments)
         tuner = tuning.make_tuner(
             FLAGS.tuner,
             hypermodel,
@@ -287,7 +321,7 @@ def main(argv):
             distribution_strategy=strategy,
         )
     except ValueError as error:
-        app_flags.fail(error)
+        app_flags.fail(app_flags.flag_message(error))
 
     keras.utils.set_random_seed(FLAGS.seed)
     summary = tuning.run_search(

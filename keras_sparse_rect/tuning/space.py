@@ -66,17 +66,21 @@ OBJECTIVES = {
 }
 
 
-def check_value(name, value):
-    """Returns ``value`` as the hyper-parameter ``name``'s type, or raises ValueError."""
+def check_value(name, value, label=None):
+    """Returns ``value`` as the hyper-parameter ``name``'s type, or raises ValueError.
+
+    The message names ``label`` (default: ``name``), e.g. ``choices[l1]``.
+    """
+    label = label or name
     if name in ("pretrain_learning_rate", "learning_rate"):
-        return check_positive(name, value)
+        return check_positive(label, value)
     if name == "l1":
-        return check_non_negative(name, value)
+        return check_non_negative(label, value)
     if name == "noise":
-        return check_rate(name, value)
+        return check_rate(label, value)
     if name == "activation":
-        return str(check_choice(name, value, ACTIVATIONS))
-    return check_int(name, value, 1)
+        return str(check_choice(label, value, ACTIVATIONS))
+    return check_int(label, value, 1)
 
 
 def check_names(argument, names):
@@ -89,16 +93,20 @@ def check_names(argument, names):
         )
 
 
-def check_choices(name, choices):
-    """``choices`` of hyper-parameter ``name`` as a checked tuple (one value: a 1-tuple)."""
+def check_choices(name, choices, argument="search_space"):
+    """``choices`` of hyper-parameter ``name`` as a checked tuple (one value: a 1-tuple).
+
+    Messages name ``argument[name]`` (``search_space``, or an app's ``choices``).
+    """
     if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
         choices = [choices]
     choices = list(choices)
+    label = f"{argument}[{name}]"
     if not choices:
-        raise ValueError(f"`search_space[{name!r}]` must not be empty; got {choices!r}.")
-    checked = [check_value(name, c) for c in choices]
+        raise ValueError(f"`{label}` must not be empty; got {choices!r}.")
+    checked = [check_value(name, c, label) for c in choices]
     if len(set(checked)) != len(checked):
-        raise ValueError(f"`search_space[{name!r}]` has repeated values; got {choices!r}.")
+        raise ValueError(f"`{label}` has repeated values; got {choices!r}.")
     return tuple(checked)
 
 
@@ -132,7 +140,7 @@ def parse_search_space(texts):
             raise ValueError(
                 f"`choices` for {name} must be {convert.__name__}s; got {text!r}."
             ) from None
-        space[name] = check_choices(name, converted)
+        space[name] = check_choices(name, converted, "choices")
     return space
 
 

@@ -5,7 +5,7 @@ import os
 import keras_tuner
 
 from keras_sparse_rect import results
-from keras_sparse_rect._validation import check_int, check_seed
+from keras_sparse_rect._validation import check_inside, check_int, check_seed
 from keras_sparse_rect.tuning import _compat
 
 #: Name of the file, in each trial's folder, that says which tuner ran the trial.
@@ -181,6 +181,7 @@ def make_tuner(
     for argument, value in (("directory", directory), ("project_name", project_name)):
         if not isinstance(value, (str, os.PathLike)) or not str(value):
             raise ValueError(f"`{argument}` must be a non-empty path; got {argument}={value!r}.")
+    check_inside("project_name", project_name, "directory")
     role = search_role()
     tf_strategy = hasattr(distribution_strategy, "extended")
     common = {

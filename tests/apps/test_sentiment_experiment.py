@@ -86,8 +86,8 @@ def test_bad_row_stops_the_app_with_file_and_line(tmp_path):
     [
         ("--folds=1", "--folds must be an int >= 2"),
         ("--models=no_hidden,deep", "--models must be distinct names"),
-        ("--hidden_units=10,20", "--hidden_units must be one int >= 1 or 3 of them"),
-        ("--l1=1e-4,0", "--l1 must have one value or one per layer (3)"),
+        ("--hidden_units=10,20", "--hidden_units must be one int or 3 ints >= 1"),
+        ("--l1=1e-4,0", "--l1 must be one value or one per hidden layer (3)"),
         ("--rating_scale=5", "describes a --reviews file"),
         ("--reviews=REVIEWS --rating_scale=1", "scale"),
         (

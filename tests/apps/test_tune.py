@@ -226,7 +226,7 @@ def test_a_search_whose_trials_all_fail_exits_with_status_1(tiny_mnist, tmp_path
     "args, needle",
     [
         (["--choices=momentum=0.9"], "momentum=0.9"),
-        (["--stage=pretrain", "--nopretrain"], "pretrain_epochs=0"),
+        (["--stage=pretrain", "--nopretrain"], "needs pretraining; got --nopretrain"),
         (["--hidden_units=32,16"], "--hidden_units=32,16"),
     ],
 )

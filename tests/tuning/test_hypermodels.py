@@ -154,7 +154,7 @@ def test_salt_and_pepper_noise_for_binary_inputs():
         ({"tune": ["momentum"]}, "tune=['momentum']"),
         ({"search_space": {"momentum": [0.9]}}, "['momentum']"),
         ({"search_space": {"learning_rate": [0.1, 0.0]}}, "learning_rate=0.0"),
-        ({"search_space": {"learning_rate": []}}, "search_space['learning_rate']"),
+        ({"search_space": {"learning_rate": []}}, "search_space[learning_rate]"),
         ({"search_space": {"activation": ["relu6"]}}, "activation='relu6'"),
         ({"fixed": {"hidden_units": 0}}, "hidden_units=0"),
         ({"stage": "pretrain", "pretrain_epochs": 0}, "pretrain_epochs=0"),
