@@ -43,7 +43,6 @@ Example (a folder claimed, one epoch recorded, the run finished):
 import contextlib
 import os
 import shutil
-import socket
 import time
 import uuid
 
@@ -61,6 +60,7 @@ from keras_sparse_rect.experiments.run_lock import (  # noqa: F401 (public here 
     release_lock,
     take_lock,
 )
+from keras_sparse_rect.experiments.run_progress import Progress
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = "run_config.json"
@@ -124,6 +124,7 @@ class RunFolder:
         self._lock = None
         self._progress = None
         self._committed = False
+        self._finished = False
         self._created = []
 
     def join(self, *names):
@@ -177,6 +178,7 @@ class RunFolder:
                 f"`model_dir`={self.path!r} is a file, not a folder.", model_dir=self.path
             )
         self._check_files()
+        self._committed = self._finished = False
         fresh = self._make_folder()
         try:
             self._lock = take_lock(self.path)
@@ -227,37 +229,25 @@ class RunFolder:
         An epoch's logs replace those of that epoch and every later one (a
         resumed run trains them again). Recording an epoch commits the run.
         """
-        progress = {**self._progress, "processes": [dict(p) for p in self._progress["processes"]]}
-        if epoch is not None:
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            progress["epochs"] = progress["epochs"][:epoch] + [logs]
-        progress["processes"][-1]["seconds"] = round(time.perf_counter() - self.started, 3)
-        results.write_json_atomic(self.join(PROGRESS_FILE), progress)
-        self._progress = progress
+        self._progress.record(epoch, logs)
         self._committed = self._committed or epoch is not None
 
     def history(self):
         """``{key: [one value per epoch]}`` of every recorded epoch, across processes."""
-        epochs = self._progress["epochs"] if self._progress else []
-        keys = sorted({k for logs in epochs for k in logs})
-        return {k: [logs.get(k, float("nan")) for logs in epochs] for k in keys}
+        return self._progress.history() if self._progress else {}
 
     def timings(self):
         """``{"total": seconds of every process of the run, "processes": count}``."""
-        processes = self._progress["processes"] if self._progress else []
-        self_seconds = time.perf_counter() - self.started
-        earlier = sum(p.get("seconds", 0.0) for p in processes[:-1])
-        return {"total": round(earlier + self_seconds, 3), "processes": max(1, len(processes))}
+        return self._progress.timings() if self._progress else {"total": 0.0, "processes": 0}
 
     def state(self):
         """The last complete state, in words (``"2 epochs"``, ``"nothing trained"``)."""
-        epochs = len(self._progress["epochs"]) if self._progress else 0
-        return f"{epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "nothing trained"
+        return self._progress.state() if self._progress else "nothing trained"
 
     @property
     def run_id(self):
         """An id shared by this run's progress and its ``result.json``."""
-        return self._progress["run_id"] if self._progress else None
+        return self._progress.run_id if self._progress else None
 
     # Finishing -------------------------------------------------------------------------
 
@@ -280,7 +270,7 @@ class RunFolder:
         results.write_json_atomic(self.join(RESULT_FILE), result)
         self._committed = True
         self._drop_backup()
-        self._progress = {**self._progress, "finished": True}
+        self._finished = True
         return result
 
     # Internals -------------------------------------------------------------------------
@@ -366,28 +356,7 @@ class RunFolder:
         return False
 
     def _start_progress(self):
-        saved = results.read_json(self.join(PROGRESS_FILE))
-        progress = _upgrade_progress(saved) if isinstance(saved, dict) else None
-        if progress is None or progress.get("finished"):
-            progress = {"run_id": uuid.uuid4().hex, "epochs": [], "processes": []}
-        stale = self._lock.get("stale")
-        if stale and progress["processes"]:
-            # The killed process wrote its wall time at its last epoch; it ran until
-            # the last file it wrote.
-            last = progress["processes"][-1]
-            if last.get("pid") == stale.get("pid"):
-                ran = _newest_mtime(self.path) - last.get("wall_started", time.time())
-                last["seconds"] = round(max(last.get("seconds", 0.0), ran), 3)
-        progress["processes"].append(
-            {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "wall_started": time.time() - (time.perf_counter() - self.started),
-                "seconds": 0.0,
-            }
-        )
-        self._progress = progress
-        results.write_json_atomic(self.join(PROGRESS_FILE), progress)
+        self._progress = Progress(self.join(PROGRESS_FILE), self.started, self._lock.get("stale"))
 
     def _drop_backup(self):
         """Removes the backup in one step (a rename), then the progress file."""
@@ -406,7 +375,7 @@ class RunFolder:
                 for name in os.listdir(self.path) if os.path.isdir(self.path) else ():
                     if name.startswith(_TRASH_PREFIX):
                         shutil.rmtree(self.join(name), ignore_errors=True)
-            elif self._progress is not None and not self._progress.get("finished"):
+            elif self._progress is not None and not self._finished:
                 with contextlib.suppress(OSError):  # a full disk keeps the last record
                     self.record()
         finally:
@@ -414,32 +383,3 @@ class RunFolder:
             self._lock = None
             if rollback:
                 self._remove_created()
-
-
-# Files ---------------------------------------------------------------------------------
-
-
-def _upgrade_progress(saved):
-    """``progress.json`` as written now, also from the older layout (one total)."""
-    if isinstance(saved.get("processes"), list):
-        return saved if isinstance(saved.get("epochs"), list) else None
-    try:
-        earlier = {"pid": None, "seconds": float(saved["seconds"])}
-        count = int(saved["processes"])
-        return {
-            "run_id": uuid.uuid4().hex,
-            "epochs": list(saved["epochs"]),
-            "processes": [earlier] + [{"pid": None, "seconds": 0.0}] * (count - 1),
-        }
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _newest_mtime(folder):
-    newest = 0.0
-    for root, _, names in os.walk(folder):
-        for name in names:
-            if name != LOCK_FILE:
-                with contextlib.suppress(OSError):
-                    newest = max(newest, os.path.getmtime(os.path.join(root, name)))
-    return min(newest, time.time())
