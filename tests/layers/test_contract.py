@@ -16,6 +16,7 @@ from keras_sparse_rect.layers import (
     UnitIntervalScaling,
 )
 from keras_sparse_rect.models import DenoisingAutoencoder, SparseInputDenoisingAutoencoder
+from tests.helpers import to_numpy
 from tests.layer_contract import CHECKS, LayerCase
 
 _RNG = np.random.default_rng(0)
@@ -137,3 +138,23 @@ def test_layer_contract(case, check, tmp_path):
         CHECKS[check](case, tmp_path)
     else:
         CHECKS[check](case)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: MaskingNoise(0.1, seed=seed),
+        lambda seed: SaltAndPepperNoise(0.1, seed=seed),
+        lambda seed: BinaryFlipNoise(0.1, 0.1, seed=seed),
+        lambda seed: SignFlippedRectifier(seed=seed),
+    ],
+    ids=["masking", "salt_and_pepper", "binary_flip", "sign_flipped_rectifier"],
+)
+def test_seeded_layers_take_every_valid_seed_and_refuse_a_huge_one_naming_seed(make):
+    # Issue 33: a huge seed used to fail inside the backend ("Can't convert Python
+    # sequence with out-of-range integer").
+    layer = make(2**32 - 1)
+    layer.build((None, 6))
+    assert np.isfinite(to_numpy(layer(UNIFORM, training=True))).all()
+    with pytest.raises(ValueError, match=r"`seed` .*got seed=99999999999999999999"):
+        make(99999999999999999999)

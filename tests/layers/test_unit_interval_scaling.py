@@ -119,3 +119,31 @@ def test_adapt_refuses_nan_in_scipy_sparse_input():
     h.data[3] = np.nan
     with pytest.raises(ValueError, match=r"found nan at index \(3, 3\)"):
         UnitIntervalScaling().adapt(h, batch_size=2)
+
+
+def test_a_scale_given_by_set_weights_counts_as_adapted():
+    # clone_model + set_weights used to raise "called before adapt" on the clone.
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, UnitIntervalScaling(name="scaling")(inputs))
+    model.get_layer("scaling").adapt(np.array([[1.0, 2.0, 4.0]], "float32"))
+    clone = keras.models.clone_model(model)
+    assert not clone.get_layer("scaling").adapted  # built, scale not set yet
+    clone.set_weights(model.get_weights())
+    assert clone.get_layer("scaling").adapted
+    x = np.full((2, 3), 2.0, "float32")
+    np.testing.assert_allclose(to_numpy(clone(x)), [[1.0, 1.0, 0.5]] * 2)
+    np.testing.assert_allclose(clone.predict(x, verbose=0), [[1.0, 1.0, 0.5]] * 2)
+
+
+def test_a_saved_unadapted_layer_still_refuses_to_run_after_loading(tmp_path):
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, UnitIntervalScaling(name="scaling")(inputs))
+    model.save(tmp_path / "unadapted.keras")
+    reloaded = keras.saving.load_model(tmp_path / "unadapted.keras")
+    assert not reloaded.get_layer("scaling").adapted
+    with pytest.raises(ValueError, match="before adapt"):
+        reloaded(np.ones((1, 3), "float32"))

@@ -188,3 +188,42 @@ def test_steps_per_execution_divides_the_epoch():
     assert steps_per_execution_for(50_000, 10) == 100
     assert steps_per_execution_for(35, 10) == 4
     assert steps_per_execution_for(50_030, 10) == 100  # 5,003 steps, a prime: speed kept
+
+
+def test_hidden_units_beyond_memory_are_refused_naming_hidden_units():
+    # Issue 33: this used to fail inside TensorFlow with ResourceExhaustedError.
+    with pytest.raises(ValueError, match=r"`hidden_units` asks for 7,950,000,010 weights"):
+        build_deep_network((784,), 10, hidden_units=(10**7,))
+
+
+def test_an_allocation_failure_of_the_backend_is_reported_naming_hidden_units(monkeypatch):
+    # Where the machine's memory is not known (or a device runs out first), the
+    # backend's own out-of-memory error is re-raised as a ValueError naming the argument.
+    from keras_sparse_rect.models import deep_network
+
+    class ResourceExhaustedError(Exception):  # what TensorFlow raises
+        pass
+
+    def out_of_memory(*args):
+        raise ResourceExhaustedError("OOM when allocating tensor with shape[784,10000000]")
+
+    monkeypatch.setattr(deep_network, "_physical_memory", lambda: None)
+    monkeypatch.setattr(deep_network, "_build", out_of_memory)
+    with pytest.raises(ValueError, match=r"hidden_units=\(10000000,\)") as raised:
+        build_deep_network((784,), 10, hidden_units=(10**7,))
+    assert isinstance(raised.value.__cause__, ResourceExhaustedError)
+
+
+def test_every_valid_seed_builds_and_a_huge_seed_is_refused_naming_seed():
+    # The layers' seeds are derived from the one given (seed + offset), wrapping around.
+    model = build_deep_network((4,), 2, hidden_units=(3, 3), seed=2**32 - 1)
+    assert model.get_layer("hidden_2").seed == 4  # (2**32 - 1 + 5) % 2**32
+    with pytest.raises(ValueError, match=r"`seed` .*got seed=99999999999999999999"):
+        build_deep_network((4,), 2, seed=99999999999999999999)
+
+
+def test_l1_follows_the_one_per_layer_rule():
+    model = build_deep_network((4,), 2, hidden_units=(3, 3, 3), l1=[0.01], seed=0)
+    assert [model.get_layer(f"hidden_{k}").activity_regularizer.l1 for k in (1, 2, 3)] == [0.01] * 3
+    with pytest.raises(ValueError, match=r"`l1` must be one value or one per hidden layer"):
+        build_deep_network((4,), 2, hidden_units=(3, 3, 3), l1=[0.01, 0.0])

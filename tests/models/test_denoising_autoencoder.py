@@ -274,3 +274,22 @@ def test_sign_consistent_false_is_deepanns_signed_code_through_the_transpose():
     np.testing.assert_allclose(to_numpy(dae(x)), expected, rtol=1e-5, atol=1e-4)
     restored = DenoisingAutoencoder.from_config(dae.get_config())
     assert restored.sign_consistent is False
+
+
+@pytest.mark.parametrize(
+    "x", [np.array([["0.1", "0.2"]]), [["a", "b"], ["c", "d"]], "digits.npy"], ids=str
+)
+@pytest.mark.parametrize("method", ["fit", "evaluate", "adapt"])
+def test_strings_are_refused_saying_numbers_are_expected(x, method):
+    # Issue 33: fit used to fail inside Keras with "Invalid dtype: str32".
+    dae = DenoisingAutoencoder(4, reconstruction="scaled_sigmoid_cross_entropy", seed=0)
+    name = "data" if method == "adapt" else "x"
+    with pytest.raises(ValueError, match=rf"`{name}` must be numbers: a float array"):
+        getattr(dae, method)(x)
+
+
+def test_every_valid_seed_works_and_a_huge_seed_is_refused_naming_seed():
+    dae = DenoisingAutoencoder(4, tied=False, seed=2**32 - 1)  # decoder seed wraps to 0
+    dae.build((None, 6))
+    with pytest.raises(ValueError, match=r"`seed` .*got seed=18446744073709551616"):
+        DenoisingAutoencoder(4, seed=2**64)

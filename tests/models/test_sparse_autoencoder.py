@@ -144,3 +144,21 @@ def test_adapt_starts_the_decoder_at_the_term_log_odds():
     )
     with pytest.raises(ValueError, match="terms"):
         dae.adapt(x[:, :10])
+
+
+def test_strings_and_huge_seeds_are_refused_naming_the_argument():
+    dae = SparseInputDenoisingAutoencoder(4, seed=0)
+    with pytest.raises(ValueError, match=r"`x` must be numbers"):
+        dae.fit(np.array([["1", "0"]]))
+    with pytest.raises(ValueError, match=r"takes unlabeled inputs only"):
+        dae.fit(np.ones((2, 3), "float32"), np.ones(2))
+    with pytest.raises(ValueError, match=r"`seed` .*got seed=18446744073709551616"):
+        SparseInputDenoisingAutoencoder(4, seed=2**64)
+    SparseInputDenoisingAutoencoder(4, seed=2**32 - 1).build((None, 6))  # sampling seed wraps
+
+
+def test_scipy_input_with_nan_is_refused_with_its_index():
+    x = bag_of_words(rows=10).tocsr()
+    x.data[3] = np.nan
+    with pytest.raises(ValueError, match=r"`x` must be finite; .*fit found nan at index"):
+        SparseInputDenoisingAutoencoder(4, seed=0).fit(x, epochs=1, verbose=0)
