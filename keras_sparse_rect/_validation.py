@@ -218,3 +218,10 @@ def check_fraction(name, value):
     ):
         raise ValueError(f"`{name}` must be a number in (0, 1]; got {name}={value!r}.")
     return float(value)
+
+
+def check_finite(name, value):
+    """Returns ``value`` as a finite float (bools refused), of either sign."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {name}={value!r}.")
+    return float(value)
