@@ -167,8 +167,12 @@ def load_reviews_from_flags():
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # a truncated or fake .gz/.bz2
         flag = _file_flag(error)
         fail(f"--{flag}={FLAGS[flag].value} is corrupt or truncated: {error}")
-    except ValueError as error:  # BadReviewRow, a bad column or format
-        fail(flag_message(error))
+    except ValueError as error:  # BadReviewRow, a corrupt file, a bad column or format
+        text = flag_message(error)
+        for flag in ("unlabeled", "reviews"):  # the loader's messages name the file
+            if FLAGS[flag].value and FLAGS[flag].value in text:
+                fail(f"--{flag}: {text}")
+        fail(text)
     except OSError as error:  # DatasetNotFoundError included
         if FLAGS.reviews and getattr(error, "filename", None):
             flag = _file_flag(error)

@@ -1,5 +1,6 @@
 """The sentiment experiment (section 4.2, Table 2): the app end to end, and its library."""
 
+import gzip
 import json
 import time
 
@@ -113,6 +114,23 @@ def test_bad_flags_print_one_line_and_exit_2(tmp_path, flag, message):
     assert result.returncode == 2, result.stderr[-2000:]
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and message in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("fake.csv.gz", b"text,rating\ngood,5\n"),  # not compressed at all
+        ("cut.csv.gz", gzip.compress(b"text,rating\n" + b"good,5\n" * 500)[:40]),  # truncated
+    ],
+)
+def test_a_corrupt_compressed_file_is_one_line_naming_the_flag_and_file(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = run_in_process(APP, f"--reviews={path}", f"--output_dir={tmp_path}/out")
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and f"--reviews: {path}" in lines[0], lines
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_library_run_with_unlabeled_reviews_and_stars(tmp_path):
