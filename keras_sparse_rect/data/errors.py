@@ -1,4 +1,4 @@
-"""The one exception a data loader raises when a data set is not available."""
+"""The one exception a data loader raises when a data set is not available (section 4)."""
 
 
 class DatasetNotFoundError(ValueError):
@@ -16,5 +16,6 @@ class DatasetNotFoundError(ValueError):
     >>> try:
     ...     data = load_image_dataset("norb", data_dir="/nonexistent")
     ... except DatasetNotFoundError as error:
-    ...     print(error)  # norb: no jittered-cluttered NORB files in ...
+    ...     print(str(error).split(":")[0])  # the data set, then how to get it
+    norb
     """
