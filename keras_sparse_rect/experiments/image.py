@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import distribute
+from keras_sparse_rect._validation import check_bool
 from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
 from keras_sparse_rect.experiments.configs import (  # noqa: F401 (public here too)
     PROTOCOLS,
@@ -151,6 +152,7 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
         NoSpaceLeftError: the disk filled up (the last finished epoch is kept).
     """
     config.validate()
+    check_bool("restart", restart)
     started = time.perf_counter()
     folder = image_run_folder(config, started)
     with folder.claim(restart=restart):  # a folder held by another process: refused at once

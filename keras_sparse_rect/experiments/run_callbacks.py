@@ -51,6 +51,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, delete_checkpoint=False)
 
     def _load_model(self):
+        """Restores the weights and epoch the metadata names; nothing without its weights."""
         if not self.model.built:
             return super()._load_model()  # Keras' own error for an unbuilt model
         metadata = _read_json(self._training_metadata_path)
@@ -72,6 +73,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         return None
 
     def _save_model(self):
+        """Writes this epoch's weights (renamed into place), then the epoch count naming them."""
         os.makedirs(self.backup_dir, exist_ok=True)
         name = f"epoch_{self._current_epoch}.weights.h5"
         path = os.path.join(self.backup_dir, name)

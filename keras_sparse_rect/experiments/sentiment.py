@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 from keras_sparse_rect import results
+from keras_sparse_rect._validation import check_bool
 from keras_sparse_rect.callbacks.history import layer_entries
 from keras_sparse_rect.data.folds import kfold_splits
 from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig  # noqa: F401
@@ -168,6 +169,7 @@ def run_sentiment_experiment(
         RunLockedError: another process is running in ``output_dir``.
     """
     config.validate()
+    check_bool("restart", restart)
     log = log or (lambda line: None)
     started = time.perf_counter()
     result = {
