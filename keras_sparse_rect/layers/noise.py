@@ -4,12 +4,13 @@ import numbers
 
 import keras
 
-from keras_sparse_rect._validation import check_rate
+from keras_sparse_rect import names
+from keras_sparse_rect._validation import check_choice, check_rate
 from keras_sparse_rect.layers.masking_noise import MaskingNoise
 from keras_sparse_rect.layers.salt_and_pepper_noise import SaltAndPepperNoise
 
-#: Kinds of noise :func:`make_noise` builds from a rate.
-NOISE_KINDS = {"masking": MaskingNoise, "salt_and_pepper": SaltAndPepperNoise}
+#: Kinds of noise :func:`make_noise` builds from a rate, by name (``names.NOISE_KINDS``).
+NOISE_KINDS = dict(zip(names.NOISE_KINDS, (MaskingNoise, SaltAndPepperNoise), strict=True))
 
 
 def make_noise(noise, seed=None, kind="masking", name="corruption"):
@@ -48,8 +49,7 @@ def make_noise(noise, seed=None, kind="masking", name="corruption"):
     >>> make_noise(0.0) is None
     True
     """
-    if kind not in NOISE_KINDS:
-        raise ValueError(f"`kind` must be one of {list(NOISE_KINDS)}; got kind={kind!r}.")
+    check_choice("kind", kind, NOISE_KINDS)
     if noise is None:
         return None
     if isinstance(noise, dict):

@@ -1,11 +1,9 @@
 """Salt-and-pepper noise for binary input (section 4.2)."""
 
-import math
-
 import keras
 from keras import ops
 
-from keras_sparse_rect._validation import check_rate, check_seed
+from keras_sparse_rect._validation import check_finite, check_rate, check_seed
 from keras_sparse_rect.api import register
 from keras_sparse_rect.random import ReplicaAwareSeedGenerator, uniform
 
@@ -37,19 +35,12 @@ class SaltAndPepperNoise(keras.layers.Layer):
     def __init__(self, rate, low=0.0, high=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate("rate", rate)
-        for name, value in (("low", low), ("high", high)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (math.isfinite(value))
-            ):
-                raise ValueError(f"`{name}` must be a finite number; got {name}={value!r}.")
+        low, high = check_finite("low", low), check_finite("high", high)
         if not high > low:
             raise ValueError(
                 f"`high` must be greater than `low`; got low={low!r} and high={high!r}."
             )
-        self.low = float(low)
-        self.high = float(high)
+        self.low, self.high = low, high
         self.seed = check_seed("seed", seed)
         self.seed_generator = ReplicaAwareSeedGenerator(self.seed)
         self.supports_masking = True

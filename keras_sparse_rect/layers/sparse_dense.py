@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_sparse_rect import _compat, activations
-from keras_sparse_rect._validation import check_min_rank
+from keras_sparse_rect._validation import check_bool, check_int, check_min_rank
 from keras_sparse_rect.api import register
 from keras_sparse_rect.sparse import is_sparse, num_rows, sparse_parts
 
@@ -91,14 +91,10 @@ class SparseDense(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"`units` must be an int >= 1; got units={units!r}.")
-        self.units = units
+        self.units = check_int("units", units, 1)
         self.activation_name = activation
         self.activation = _get_activation(activation)
-        if not isinstance(use_bias, bool):
-            raise ValueError(f"`use_bias` must be a bool; got use_bias={use_bias!r}.")
-        self.use_bias = use_bias
+        self.use_bias = check_bool("use_bias", use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)

@@ -107,7 +107,7 @@ def _activation_kind(layer):
     if isinstance(layer, keras.layers.Activation):
         name = getattr(layer.activation, "__name__", "")
         kind = {"rectifier": "rectifier", "relu": "rectifier"}.get(name, name)
-        if kind in activations.NAMES:
+        if kind in names.ACTIVATIONS:
             return kind, False
     raise ValueError(
         f"Hidden layer {layer.name!r} must be a SignFlippedRectifier or an Activation "
