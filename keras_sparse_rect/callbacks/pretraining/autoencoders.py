@@ -17,15 +17,27 @@ from keras_sparse_rect._arrays import to_numpy
 from keras_sparse_rect.layers import BinaryFlipNoise, SignFlippedRectifier, make_noise
 from keras_sparse_rect.models import (
     DenoisingAutoencoder,
+    HiddenLayerSpec,
     SparseInputDenoisingAutoencoder,
     compile_for_paper,
     deep_network,
+    hidden_layer_specs,
     steps_per_execution_for,
 )
 
 
-def hidden_layers(model):
-    """``[(dense, activation), ...]`` named as by :func:`build_deep_network`."""
+def hidden_layers(model, specs=None):
+    """``([(dense, activation), ...], [HiddenLayerSpec, ...])`` of a network's hidden layers.
+
+    Args:
+        model: a network of :func:`build_deep_network` (hidden layers named
+            ``hidden_<k>_dense``, ``hidden_<k>``).
+        specs: the :class:`~keras_sparse_rect.models.HiddenLayerSpec` of each hidden
+            layer, or ``None`` for the network's own.
+
+    Raises:
+        ValueError: if the model has no such layers, or ``specs`` another number.
+    """
     pairs = deep_network._hidden_pairs(model)
     if not pairs:
         names = sorted(layer.name for layer in model.layers)
@@ -35,7 +47,26 @@ def hidden_layers(model):
             f"keras_sparse_rect.models.build_deep_network); model {model.name!r} has "
             f"layers {names}."
         )
-    return pairs
+    specs = specs if specs is not None else hidden_layer_specs(model)
+    if len(specs) != len(pairs):
+        raise ValueError(
+            f"`layers` describes {len(specs)} hidden layers but model {model.name!r} "
+            f"has {len(pairs)}."
+        )
+    return pairs, specs
+
+
+def check_layer_specs(layers):
+    """``layers`` as a tuple of :class:`HiddenLayerSpec`, or ``None``."""
+    if layers is None:
+        return None
+    layers = tuple(layers)
+    if not layers or not all(isinstance(spec, HiddenLayerSpec) for spec in layers):
+        raise ValueError(
+            "`layers` must be None or a non-empty sequence of HiddenLayerSpec (see "
+            f"build_deep_network's model.hidden_layer_specs); got layers={layers!r}."
+        )
+    return layers
 
 
 def signs_of(layer):

@@ -12,6 +12,7 @@ from keras_sparse_rect.callbacks.history import layer_values, pretraining_key
 from keras_sparse_rect.callbacks.pretraining import checkpoint as _checkpoint
 from keras_sparse_rect.callbacks.pretraining import collapse as _collapse
 from keras_sparse_rect.callbacks.pretraining.autoencoders import (
+    check_layer_specs,
     copy_encoder,
     hidden_layers,
     is_sparse_input,
@@ -34,7 +35,7 @@ from keras_sparse_rect.callbacks.pretraining.selection import (
     train_first_eligible,
 )
 from keras_sparse_rect.callbacks.pretraining.settings import LayerSettings
-from keras_sparse_rect.models import STEPS_PER_EXECUTION, HiddenLayerSpec, hidden_layer_specs
+from keras_sparse_rect.models import STEPS_PER_EXECUTION
 
 _OPTIONS = (
     "sign_consistent", "steps_per_execution", "jit_compile", "reconstruction_sampling",
@@ -178,14 +179,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
     ):
         super().__init__()
         self.unlabeled = check_unlabeled(unlabeled)
-        if layers is not None:
-            layers = tuple(layers)
-            if not layers or not all(isinstance(spec, HiddenLayerSpec) for spec in layers):
-                raise ValueError(
-                    "`layers` must be None or a non-empty sequence of HiddenLayerSpec (see "
-                    f"build_deep_network's model.hidden_layer_specs); got layers={layers!r}."
-                )
-        self.layers = layers
+        self.layers = check_layer_specs(layers)
         self.settings = LayerSettings(
             epochs, learning_rate, noise, reconstruction, batch_size, l1, tied
         )
@@ -243,13 +237,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self._ran_in_this_fit = False
         if self.done:
             return
-        pairs = hidden_layers(self.model)
-        specs = self.layers if self.layers is not None else hidden_layer_specs(self.model)
-        if len(specs) != len(pairs):
-            raise ValueError(
-                f"`layers` describes {len(specs)} hidden layers but model {self.model.name!r} "
-                f"has {len(pairs)}."
-            )
+        pairs, specs = hidden_layers(self.model, self.layers)
         check_width(self.unlabeled, self.model)
         settings = self.settings.expand(len(pairs))
         optimizer = getattr(self.model, "optimizer", None)

@@ -6,7 +6,7 @@ Each of ``epochs``, ``learning_rate``, ``noise``, ``reconstruction``,
 a single value, a one-item list, or a list of one value per hidden layer
 (e.g. Glorot's text setting ``learning_rate=[0.005, 0.001, 0.001]``).
 
->>> settings = LayerSettings(epochs=[1, 0, 1], noise=[0.25])
+>>> settings = LayerSettings([1, 0, 1], 0.001, [0.25], "auto", 10, None, True)
 >>> [s["noise"] for s in settings.expand(3)]
 [0.25, 0.25, 0.25]
 >>> [s["epochs"] for s in settings.expand(3)]
@@ -61,6 +61,8 @@ CHECKS = {
 class LayerSettings:
     """The per-layer settings of greedy layer-wise pretraining (section 4.1), checked.
 
+    The defaults are ``GreedyLayerwisePretraining``'s.
+
     Args:
         epochs: pretraining epochs per layer, >= 0 (0 leaves a layer as it is).
         learning_rate: constant SGD learning rate per layer, > 0.
@@ -74,25 +76,9 @@ class LayerSettings:
         ValueError: naming the argument (and the item of a list) and its value.
     """
 
-    def __init__(
-        self,
-        epochs=10,
-        learning_rate=0.001,
-        noise=0.25,
-        reconstruction="auto",
-        batch_size=10,
-        l1=None,
-        tied=True,
-    ):
-        given = {
-            "epochs": epochs,
-            "learning_rate": learning_rate,
-            "noise": noise,
-            "reconstruction": reconstruction,
-            "batch_size": batch_size,
-            "l1": l1,
-            "tied": tied,
-        }
+    def __init__(self, epochs, learning_rate, noise, reconstruction, batch_size, l1, tied):
+        given = (epochs, learning_rate, noise, reconstruction, batch_size, l1, tied)
+        given = dict(zip(CHECKS, given, strict=True))
         self.values = {}
         for name, value in given.items():
             check = CHECKS[name]

@@ -113,7 +113,7 @@ def test_a_one_item_list_holds_for_every_layer_as_the_flags_do():
 def test_layer_settings_expand_by_the_one_per_layer_rule():
     from keras_sparse_rect.callbacks.pretraining.settings import LayerSettings
 
-    settings = LayerSettings(epochs=[2, 0], batch_size=[20], l1=None)
+    settings = LayerSettings([2, 0], 0.01, 0.25, "auto", [20], None, True)
     expanded = settings.expand(2)
     assert [s["epochs"] for s in expanded] == [2, 0]
     assert [s["batch_size"] for s in expanded] == [20, 20]
