@@ -184,18 +184,24 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
         trained = time.perf_counter()
         evaluation = evaluate(model, data, x_train, max(config.batch_size, 256))
         finished = time.perf_counter()
-        result = _assemble(
+        history_logs = folder.history() or {
+            k: [float(v) for v in vs] for k, vs in history.history.items()
+        }
+        extra = {
+            "diverged": _diverged(history, evaluation),
+            "timings_s": _timings(folder, loaded - started, trained - loaded, finished - trained),
+            "replicas": distribute.num_replicas(strategy),
+            "files": _files(folder, log_dir),
+        }
+        result = assemble_result(
             config,
             data,
-            x_train,
+            x_train.shape[0],
             evaluation,
-            history,
-            folder,
+            history_logs,
             pretraining,
-            selection,
-            {"load": loaded - started, "train": trained - loaded, "evaluate": finished - trained},
-            strategy,
-            log_dir,
+            _with_best_epoch(selection, history_logs),
+            extra,
         )
         result = folder.finish(result, _result_files(model, evaluation))
     return {**result, "test_correct": evaluation["test_correct"]}
@@ -312,50 +318,41 @@ def _early_stopping(config):
     )
 
 
-def _assemble(
-    config,
-    data,
-    x_train,
-    evaluation,
-    history,
-    folder,
-    pretraining,
-    selection,
-    seconds,
-    strategy,
-    log_dir,
-):
-    """The result dict, with every epoch and every process of the run."""
-    history_logs = folder.history() or {
-        k: [float(v) for v in vs] for k, vs in history.history.items()
-    }
-    diverged = bool(
+def _diverged(history, evaluation):
+    """Whether the loss or the test predictions went non-finite."""
+    return bool(
         not np.all(np.isfinite(history.history.get("loss", [0.0])))
         or not np.all(np.isfinite(evaluation["test_probabilities"]))
     )
+
+
+def _with_best_epoch(selection, history_logs):
+    """The selection with the epoch ``EarlyStopping`` kept, counting the trial's epochs."""
     if selection and "val_accuracy" in history_logs:
         done = selection.get("trained_epochs", 0)
         selection["best_epoch"] = done + int(np.argmax(history_logs["val_accuracy"])) + 1
-    timings = folder.timings()
-    extra = {
-        "diverged": diverged,
-        "timings_s": {
-            **{k: round(v, 3) for k, v in seconds.items()},
-            # Wall time of every process of the run (a killed one's included).
-            "total": timings["total"],
-            "processes": timings["processes"],
-        },
-        "replicas": distribute.num_replicas(strategy),
-        "files": {
-            "result": folder.join("result.json"),
-            "model": folder.join("model.keras"),
-            "test_predictions": folder.join("test_predictions.npy"),
-            "tensorboard": log_dir,
-        },
+    return selection
+
+
+def _timings(folder, load, train, evaluate):
+    """``timings_s``: this process's steps, and the wall time of every process of the run."""
+    timings = folder.timings()  # a killed process's time included
+    return {
+        "load": round(load, 3),
+        "train": round(train, 3),
+        "evaluate": round(evaluate, 3),
+        "total": timings["total"],
+        "processes": timings["processes"],
     }
-    return assemble_result(
-        config, data, x_train.shape[0], evaluation, history_logs, pretraining, selection, extra
-    )
+
+
+def _files(folder, log_dir):
+    return {
+        "result": folder.join("result.json"),
+        "model": folder.join("model.keras"),
+        "test_predictions": folder.join("test_predictions.npy"),
+        "tensorboard": log_dir,
+    }
 
 
 def _result_files(model, evaluation):

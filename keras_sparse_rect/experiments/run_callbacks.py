@@ -18,7 +18,6 @@ False
 """
 
 import contextlib
-import json
 import os
 import uuid
 import warnings
@@ -54,7 +53,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         """Restores the weights and epoch the metadata names; nothing without its weights."""
         if not self.model.built:
             return super()._load_model()  # Keras' own error for an unbuilt model
-        metadata = _read_json(self._training_metadata_path)
+        metadata = results.read_json(self._training_metadata_path)
         if not isinstance(metadata, dict) or not isinstance(metadata.get("epoch"), int):
             return None  # nothing to resume: weights alone say nothing of the epoch
         weights = os.path.join(self.backup_dir, str(metadata.get("weights", _LEGACY_WEIGHTS)))
@@ -112,11 +111,3 @@ class RunProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.folder.record(epoch, logs)
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None

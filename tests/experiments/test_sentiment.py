@@ -1,24 +1,15 @@
 """The sentiment experiment's output folder: one behaviour with the image experiment's."""
 
-import json
-
-import numpy as np
 import pytest
 
 from keras_sparse_rect.data import load_reviews
 from keras_sparse_rect.experiments.run_folder import RunConflictError
 from keras_sparse_rect.experiments.sentiment import SentimentConfig, run_sentiment_experiment
+from tests.apps.test_sentiment_experiment import write_star_reviews
 
 
 def star_reviews(path, rows=30):
-    rng = np.random.default_rng(0)
-    words = {1: "awful cold rude", 3: "fine okay average", 5: "superb delicious friendly"}
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(rows):
-            stars = [1, 3, 5][i % 3]
-            text = " ".join(rng.choice(words[stars].split(), 2)) + f" table{i % 7} dinner"
-            f.write(json.dumps({"body": text, "stars": stars}) + "\n")
-    return path
+    return write_star_reviews(path, rows)
 
 
 def config(tmp_path, **fields):
