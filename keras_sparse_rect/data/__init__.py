@@ -5,12 +5,12 @@ Images (section 4.1): :func:`load_image_dataset` ("mnist_subset", "mnist",
 :class:`ImageDataset`; :func:`to_tf_dataset` feeds a split to ``fit`` through
 tf.data; :func:`nistp_distortion` builds the NISTP distortion pipeline. Readers
 for the original file formats: :func:`read_idx` (MNIST), :func:`read_norb_matrix`
-(NORB) and :func:`read_npz` (``numpy.savez``). A missing data set raises
+(NORB) and ``user_files.read_npz`` (``numpy.savez``). A missing data set raises
 :class:`DatasetNotFoundError` within seconds, with one line saying how to get it;
 a file that is there but unusable raises ``ValueError`` naming it.
 
-Splits (:mod:`~keras_sparse_rect.data.splits`): :func:`stratified_split`,
-:func:`labeled_subset` (nested, class-stratified labeled sets of Figure 3) and
+Splits (:mod:`~keras_sparse_rect.data.splits`): ``stratified_split``,
+``labeled_subset`` (nested, class-stratified labeled sets of Figure 3) and
 :func:`kfold_splits`.
 
 Reviews (section 4.2): :func:`load_reviews` (CSV, TSV or JSON-lines files) and
@@ -45,8 +45,7 @@ from keras_sparse_rect.data.images import (
 from keras_sparse_rect.data.norb import read_norb_matrix
 from keras_sparse_rect.data.reviews import BadReviewRow, RatingScale, load_reviews, read_reviews
 from keras_sparse_rect.data.rotten_tomatoes import load_rotten_tomatoes, rotten_tomatoes_path
-from keras_sparse_rect.data.splits import kfold_splits, labeled_subset, stratified_split
-from keras_sparse_rect.data.user_files import read_npz
+from keras_sparse_rect.data.splits import kfold_splits
 
 __all__ = [
     "IMAGE_DATASETS",
@@ -59,17 +58,14 @@ __all__ = [
     "RandomWarp",
     "distort_arrays",
     "kfold_splits",
-    "labeled_subset",
     "load_image_dataset",
     "load_reviews",
     "load_rotten_tomatoes",
     "nistp_distortion",
     "read_idx",
-    "read_npz",
     "RatingScale",
     "read_norb_matrix",
     "read_reviews",
     "rotten_tomatoes_path",
-    "stratified_split",
     "to_tf_dataset",
 ]
