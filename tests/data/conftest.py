@@ -2,9 +2,7 @@
 
 import pytest
 
-from keras_sparse_rect.data import (
-    load_image_dataset,
-)
+from keras_sparse_rect.data import load_image_dataset
 
 
 @pytest.fixture(scope="module")

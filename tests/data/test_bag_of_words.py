@@ -4,9 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    BagOfWords,
-)
+from keras_sparse_rect.data import BagOfWords
 from tests.review_data import write_sample
 
 # The vectorizer ----------------------------------------------------------------------------

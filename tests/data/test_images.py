@@ -3,11 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    IMAGE_DATASETS,
-    ImageDataset,
-    load_image_dataset,
-)
+from keras_sparse_rect.data import IMAGE_DATASETS, ImageDataset, load_image_dataset
 
 
 def test_mnist_subset_real_digits_stratified_split(mnist_subset):

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    to_tf_dataset,
-)
+from keras_sparse_rect.data import to_tf_dataset
 
 
 @pytest.mark.tensorflow_only

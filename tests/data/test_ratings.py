@@ -2,9 +2,7 @@
 
 import pytest
 
-from keras_sparse_rect.data import (
-    RatingScale,
-)
+from keras_sparse_rect.data import RatingScale
 
 
 def test_rating_scales():

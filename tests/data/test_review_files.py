@@ -6,11 +6,7 @@ import gzip
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    BadReviewRow,
-    load_reviews,
-    read_reviews,
-)
+from keras_sparse_rect.data import BadReviewRow, load_reviews, read_reviews
 from tests.data.review_rows import ROWS, write_csv, write_jsonl
 
 # File formats and scales --------------------------------------------------------------------

@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from keras_sparse_rect.data import (
-    load_reviews,
-)
+from keras_sparse_rect.data import load_reviews
 from tests.data.review_rows import ROWS, write_csv
 from tests.review_data import write_sample
 

@@ -4,11 +4,7 @@ import zipfile
 
 import pytest
 
-from keras_sparse_rect.data import (
-    DatasetNotFoundError,
-    load_rotten_tomatoes,
-    rotten_tomatoes_path,
-)
+from keras_sparse_rect.data import DatasetNotFoundError, load_rotten_tomatoes, rotten_tomatoes_path
 from tests.review_data import rotten_tomatoes_csv
 
 

@@ -6,11 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    DatasetNotFoundError,
-    _tfds,
-    load_image_dataset,
-)
+from keras_sparse_rect.data import DatasetNotFoundError, _tfds, load_image_dataset
 
 
 @pytest.mark.parametrize("name", ["mnist", "cifar10", "nistp", "smallnorb"])

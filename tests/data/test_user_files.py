@@ -7,10 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from keras_sparse_rect.data import (
-    DatasetNotFoundError,
-    load_image_dataset,
-)
+from keras_sparse_rect.data import DatasetNotFoundError, load_image_dataset
 from keras_sparse_rect.data.user_files import read_npz
 from tests.data.file_formats import idx_bytes, write
 
