@@ -89,6 +89,10 @@ class RunFolder:
             with (default: its ``"config"`` entry).
         started: ``time.perf_counter()`` when this process started the run (its
             wall time counts from then; default: now).
+        scratch: subfolders that are no work to keep (TensorBoard logs): a folder
+            holding only these, ``run_config.json`` and a progress file without
+            an epoch (a run killed before its first epoch) is free for another
+            configuration.
 
     Raises:
         ValueError: ``path`` or ``config`` is not usable.
@@ -108,6 +112,7 @@ class RunFolder:
         required=(),
         identity=None,
         started=None,
+        scratch=("logs",),
     ):
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ValueError(f"`model_dir` must be a folder path; got model_dir={path!r}.")
@@ -119,6 +124,7 @@ class RunFolder:
         self.files = tuple(dict.fromkeys((*_OWN_FILES, *files)))
         self.folders = tuple(dict.fromkeys((BACKUP_FOLDER, *folders)))
         self.required = tuple(required)
+        self.scratch = tuple(scratch)
         self.identity = identity or (lambda result: result.get("config"))
         self.started = time.perf_counter() if started is None else started
         self._lock = None
@@ -331,6 +337,9 @@ class RunFolder:
                 for k in sorted(set(theirs) | set(mine))
                 if theirs.get(k) != mine.get(k)
             }
+            if changes and not self._holds_work():
+                self.remove_run()  # a run that never trained an epoch did not claim the folder
+                return False
             if changes:
                 text = ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changes.items())
                 raise RunConflictError(
@@ -354,6 +363,16 @@ class RunFolder:
                 what="an unfinished run of unknown configuration",
             )
         return False
+
+    def _holds_work(self):
+        """Whether the folder holds a run's work: an epoch, a result, a checkpoint."""
+        progress = results.read_json(self.join(PROGRESS_FILE))
+        if isinstance(progress, dict) and progress.get("epochs"):
+            return True
+        names = (*self.files, *(f for f in self.folders if f not in self.scratch))
+        return any(
+            os.path.exists(self.join(n)) for n in names if n not in (CONFIG_FILE, PROGRESS_FILE)
+        )
 
     def _start_progress(self):
         self._progress = Progress(self.join(PROGRESS_FILE), self.started, self._lock.get("stale"))

@@ -125,6 +125,23 @@ def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(tmp_path):
         run.record(epoch=0, logs={"loss": 1.0})
 
 
+def test_a_run_killed_before_its_first_epoch_does_not_hold_the_folder(tmp_path):
+    path = tmp_path / "run"
+    run = folder(path)
+    with pytest.raises(KeyboardInterrupt):  # kept as a kill would keep it
+        with run.claim():
+            (path / "logs").mkdir()
+            raise KeyboardInterrupt
+    assert (path / "run_config.json").exists()
+    with folder(path, {**CONFIG, "seed": 1}).claim() as other:  # not "another configuration"
+        assert other.timings()["processes"] == 1 and not (path / "logs").exists()
+    with folder(path, {**CONFIG, "seed": 1}).claim() as other:
+        other.record(epoch=0, logs={"loss": 1.0})
+    with pytest.raises(RunConflictError):
+        with folder(path).claim():
+            pass
+
+
 def test_a_run_that_fails_after_an_epoch_keeps_its_state(tmp_path):
     path = tmp_path / "run"
     with pytest.raises(RuntimeError):
