@@ -40,7 +40,11 @@ class BinaryFlipNoise(keras.layers.Layer):
     Args:
         pepper_rate: probability that a non-zero input becomes 0, in [0, 1].
         salt_rate: probability that a zero input becomes 1, in [0, 1).
-        seed: int seed; ``None`` draws one at random.
+        seed: int seed in [0, 2**32 - 1]; ``None`` draws one at random.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: a rate is outside its interval or ``seed`` is not a valid seed.
 
     Example:
 
@@ -48,6 +52,8 @@ class BinaryFlipNoise(keras.layers.Layer):
     >>> from keras_sparse_rect.layers import BinaryFlipNoise
     >>> x = (np.random.rand(4, 5000) < 0.006).astype("float32")
     >>> y = BinaryFlipNoise(pepper_rate=0.8, salt_rate=0.005, seed=1)(x, training=True)
+    >>> tuple(y.shape)
+    (4, 5000)
     """
 
     def __init__(self, pepper_rate, salt_rate, seed=None, **kwargs):

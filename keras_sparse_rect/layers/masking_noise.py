@@ -20,13 +20,22 @@ class MaskingNoise(keras.layers.Layer):
 
     Args:
         rate: probability of masking each input, in [0, 1).
-        seed: int seed; ``None`` draws one at random.
+        seed: int seed in [0, 2**32 - 1]; ``None`` draws one at random.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: ``rate`` is outside [0, 1) or ``seed`` is not a valid seed.
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from keras_sparse_rect.layers import MaskingNoise
-    >>> y = MaskingNoise(0.25, seed=1)(np.ones((2, 8), "float32"), training=True)
+    >>> noise = MaskingNoise(0.25, seed=1)
+    >>> y = keras.ops.convert_to_numpy(noise(np.ones((2, 8), "float32"), training=True))
+    >>> sorted(set(y.ravel().tolist()) | {0.0})  # masked to 0, the rest untouched
+    [0.0, 1.0]
+    >>> keras.ops.convert_to_numpy(noise(np.ones((1, 3), "float32"))).tolist()  # inference
+    [[1.0, 1.0, 1.0]]
     """
 
     def __init__(self, rate, seed=None, **kwargs):

@@ -22,14 +22,21 @@ class SaltAndPepperNoise(keras.layers.Layer):
         rate: probability of corrupting each input, in [0, 1).
         low: the "pepper" value (default 0).
         high: the "salt" value (default 1), greater than ``low``.
-        seed: int seed; ``None`` draws one at random.
+        seed: int seed in [0, 2**32 - 1]; ``None`` draws one at random.
+        **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: ``rate`` is outside [0, 1), ``low`` or ``high`` is not a
+            finite number or ``high <= low``, or ``seed`` is not a valid seed.
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from keras_sparse_rect.layers import SaltAndPepperNoise
-    >>> x = np.zeros((2, 8), "float32")
-    >>> y = SaltAndPepperNoise(0.5, seed=1)(x, training=True)
+    >>> x = np.full((4, 100), 0.5, "float32")
+    >>> y = keras.ops.convert_to_numpy(SaltAndPepperNoise(0.5, seed=1)(x, training=True))
+    >>> sorted(set(y.ravel().tolist()))  # pepper, untouched, salt
+    [0.0, 0.5, 1.0]
     """
 
     def __init__(self, rate, low=0.0, high=1.0, seed=None, **kwargs):

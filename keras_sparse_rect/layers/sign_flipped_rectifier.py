@@ -12,19 +12,27 @@ from keras_sparse_rect.api import register
 class SignFlippedRectifier(keras.layers.Layer):
     """max(0, x) on every unit, with the output of a fixed subset of units negated.
 
-    Section 4.1: "half of the units output values are multiplied by -1. This
-    serves to cancel out the mean activation value for each layer." Exactly
-    ``round(flip_fraction * units)`` units (Python's ``round``) output
-    ``-max(0, x)``; which ones is drawn once, from ``seed``, when the layer is
-    built. The sign pattern is a non-trainable weight named ``signs``, so it is
-    saved with the model and a reloaded model computes the same function.
-    Sparsity is unchanged: a unit is exactly zero whenever its input is <= 0.
+    The rectifier is the neuron of section 3.1: its output is exactly zero for any input
+    <= 0, which gives the exact sparsity of section 2.2. Section 4.1: "half of the units
+    output values are multiplied by -1. This serves to cancel out the mean activation
+    value for each layer." Exactly ``round(flip_fraction * units)`` units (Python's
+    ``round``) output ``-max(0, x)``; which ones is drawn once, from ``seed``, when the
+    layer is built. The sign pattern is a non-trainable weight named ``signs``, so it is
+    saved with the model and a reloaded model computes the same function. Sparsity is
+    unchanged: a unit is exactly zero whenever its input is <= 0.
 
     Args:
         flip_fraction: fraction of units whose output is negated, in [0, 1].
-        seed: int seed of the sign pattern; ``None`` draws one at random.
+        seed: int seed of the sign pattern, in [0, 2**32 - 1]; ``None`` draws one
+            at random.
         **kwargs: base ``keras.layers.Layer`` arguments (``name``, ``dtype``,
             ``activity_regularizer``, ...).
+
+    Raises:
+        ValueError: ``flip_fraction`` is outside [0, 1] or ``seed`` is not a valid
+            seed; from ``build``, an input of rank < 2 or an unknown last
+            dimension; from a call, an input whose last dimension differs from
+            the built one.
 
     Example:
 
@@ -34,6 +42,12 @@ class SignFlippedRectifier(keras.layers.Layer):
     >>> inputs = keras.Input((784,))
     >>> x = keras.layers.Dense(1000)(inputs)
     >>> h = SignFlippedRectifier(seed=0, activity_regularizer=ActivityL1(1e-3))(x)
+    >>> layer = SignFlippedRectifier(seed=0)
+    >>> y = keras.ops.convert_to_numpy(layer(keras.ops.full((1, 4), 2.0)))
+    >>> sorted(y.ravel().tolist())  # half of the units negated, none of them zero
+    [-2.0, -2.0, 2.0, 2.0]
+    >>> bool(keras.ops.convert_to_numpy(layer(keras.ops.full((1, 4), -1.0))).any())  # all off
+    False
     """
 
     def __init__(self, flip_fraction=0.5, seed=None, **kwargs):

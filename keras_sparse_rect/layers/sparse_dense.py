@@ -70,6 +70,11 @@ class SparseDense(keras.layers.Layer):
             kernel regularizer makes the gradient dense again).
         **kwargs: base layer arguments (``name``, ``activity_regularizer``, ...).
 
+    Raises:
+        ValueError: ``units`` is not an int >= 1, ``use_bias`` not a bool, or
+            ``activation`` not a known name; from ``build``, an input that is
+            not 2-D with a known number of features.
+
     Example:
 
     >>> import keras
@@ -77,6 +82,8 @@ class SparseDense(keras.layers.Layer):
     >>> from keras_sparse_rect.regularizers import ActivityL1
     >>> inputs = keras.Input((5000,), sparse=True)
     >>> h = SparseDense(1000, "rectifier", activity_regularizer=ActivityL1(1e-4))(inputs)
+    >>> tuple(h.shape)
+    (None, 1000)
     """
 
     def __init__(

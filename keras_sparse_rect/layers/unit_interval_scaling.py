@@ -71,18 +71,25 @@ class UnitIntervalScaling(keras.layers.Layer):
     too. A unit that never fired keeps scale 0 and outputs 0.
 
     **Adapt first.** The layer must be adapted (or loaded, adapted, from a
-    saved model or weights file) before it is called on data: calling it
-    before raises ``ValueError`` rather than passing unscaled values through.
-    Building a model with it (symbolic inputs) needs no adapting.
+    saved model or weights file, or given an adapted scale with
+    ``set_weights``, as after ``keras.models.clone_model``) before it is called
+    on data: calling it before raises ``ValueError`` rather than passing
+    unscaled values through. Until then ``scale`` holds -1, which no adapted
+    scale can. Building a model with it (symbolic inputs) needs no adapting.
+
+    Raises:
+        ValueError: from a call before the layer is adapted; from ``build``, an
+            input of rank < 2 or with an unknown last dimension; from
+            :meth:`adapt`, see there.
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> from keras_sparse_rect.layers import UnitIntervalScaling
     >>> h = np.array([[0.0, 2.0], [4.0, 1.0]], "float32")
     >>> layer = UnitIntervalScaling()
     >>> layer.adapt(h)
-    >>> layer(h).numpy().tolist()  # doctest: +SKIP
+    >>> keras.ops.convert_to_numpy(layer(h)).tolist()
     [[0.0, 1.0], [1.0, 0.5]]
     """
 
