@@ -199,7 +199,7 @@ def fine_tune(
         verbose=verbose,
     )
     trained = time.perf_counter()
-    evaluation = evaluate(model, data)
+    evaluation = evaluate(model, data, data.x_train[labeled])
     epochs = len(history.history.get("loss", []))
     result = {
         "settings": settings,
@@ -220,27 +220,21 @@ def fine_tune(
     return {**result, "test_correct": evaluation["test_predictions"] == y_test}
 
 
-def evaluate(model, data, batch_size=256):
-    """Validation and test error, and the exact sparsity of the hidden layers on the test set."""
-    from keras_sparse_rect.metrics import ActivationSparsity
-    from keras_sparse_rect.utils import hidden_activation_model
+def evaluate(model, data, x_labeled, batch_size=256):
+    """Validation and test error, the exact sparsity of the hidden layers on the test set, and
+    the dead units on the labeled examples (the image experiment's evaluation)."""
+    from keras_sparse_rect.experiments.image_result import evaluate as evaluate_run
 
-    val = np.argmax(model.predict(data.x_val, batch_size=batch_size, verbose=0), axis=-1)
-    probs = model.predict(data.x_test, batch_size=batch_size, verbose=0)
-    test = np.argmax(probs, axis=-1)
-    probe, names = hidden_activation_model(model)
-    sparsity = ActivationSparsity(layer_names=names)
-    for start in range(0, data.x_test.shape[0], batch_size):
-        outputs = probe(data.x_test[start : start + batch_size], training=False)
-        sparsity.update_state(outputs if isinstance(outputs, (list, tuple)) else [outputs])
-    measured = {k: float(v) for k, v in sparsity.result().items()}
+    measured = evaluate_run(model, data, x_labeled, batch_size)
+    names = measured["layer_names"]
     return {
-        "validation_error": float(np.mean(val != np.asarray(data.y_val).ravel())),
-        "test_error": float(np.mean(test != np.asarray(data.y_test).ravel())),
-        "diverged": bool(not np.all(np.isfinite(probs))),
-        "sparsity": measured["sparsity"],
-        "sparsity_per_layer": {n: measured[f"sparsity/{n}"] for n in names},
-        "test_predictions": test,
+        "validation_error": measured["validation_error"],
+        "test_error": float(1.0 - np.mean(measured["test_correct"])),
+        "diverged": bool(not np.all(np.isfinite(measured["test_probabilities"]))),
+        "sparsity": measured["sparsity"]["sparsity"],
+        "sparsity_per_layer": {n: measured["sparsity"][f"sparsity/{n}"] for n in names},
+        "dead_units_per_layer": {n: measured["dead_units"][f"dead_units/{n}"] for n in names},
+        "test_predictions": measured["test_predictions"],
     }
 
 
