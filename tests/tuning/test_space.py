@@ -23,7 +23,7 @@ def test_search_space_from_strings():
         ("momentum=0.9", "NAME=V1,V2"),
         ("learning_rate=fast", "must be floats"),
         ("learning_rate=0.1,", "NAME=V1,V2"),
-        ("noise=1.5", "noise=1.5"),
+        ("noise=1.5", r"choices\[noise\]=1.5"),
     ]:
         with pytest.raises(ValueError, match=needle):
             tuning.parse_search_space([text])
