@@ -112,23 +112,27 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
         f"--model_dir={tmp_path}",
         "--fractions=0.1,1",
         "--seeds=0,1",
+        "--neurons=tanh",
         "--min_epoch_examples=100",
         *FIGURE3,
+        timeout=900,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     points = list(csv.DictReader((tmp_path / "labeled_fraction.csv").open()))
-    assert len(points) == 4  # 2 fractions x (rectifier, tanh)
-    assert {p["pretrained_seeds"] for p in points if p["labeled_fraction"] == "0.1"} == {"2"}
+    assert [(p["activation"], p["labeled_fraction"]) for p in points] == [
+        ("tanh", "0.1"),
+        ("tanh", "1.0"),
+    ]
+    assert [p["pretrained_seeds"] for p in points] == ["2", "1"]  # 0.1: both seeds; 1: seed 0
     assert all(p["p_values"].startswith("seed0:") for p in points)
     runs = list(csv.DictReader((tmp_path / "labeled_fraction_runs.csv").open()))
-    assert len(runs) == 12  # 0.1: two seeds, 1: the first; x 2 neuron types x 2
+    assert len(runs) == 6  # (0.1: two seeds, 1: one) x with and without pretraining
     small, everything = sorted({int(r["labeled"]) for r in runs})
     assert everything == 400 and abs(small - 40) <= 5  # a tenth of each class, rounded
     assert (tmp_path / "labeled_fraction.png").read_bytes()[:4] == b"\x89PNG"
-    # Pretraining ran once per (neuron type, seed), cached beside the runs.
+    assert "| tanh | 10% (" in (tmp_path / "labeled_fraction.md").read_text()
+    # Pretraining ran once per seed, cached beside the runs.
     assert sorted(p.parent.parent.name for p in tmp_path.glob("*/pretrained/pretrained.npz")) == [
-        "rectifier_seed0",
-        "rectifier_seed1",
         "tanh_seed0",
         "tanh_seed1",
     ]
