@@ -216,6 +216,24 @@ def check(args):
     return summary
 
 
+def report(summary):
+    """The summary in a few lines a person reads."""
+    lines = [f"device check ({'dry run' if summary['dry_run'] else 'full'}), {summary['wall_s']} s"]
+    lines.append(f"install: {summary['install']['status']}")
+    for key in ("tests_jax", "main_job_jax", "tests_torch"):
+        lines.append(f"{key}: {summary[key]['status']} in {summary[key]['wall_s']} s")
+    figures = summary["main_job_jax"].get("figures")
+    if figures:
+        lines.append(
+            f"main job on {', '.join(figures['devices'])}: pretraining "
+            f"{figures['pretraining_examples_per_s']:,.0f} examples/s, fine-tuning "
+            f"{figures['fine_tuning_examples_per_s']:,.0f} examples/s (fastest epoch "
+            f"{figures['fine_tuning_fastest_epoch_examples_per_s']:,.0f}), test error "
+            f"{100 * figures['test_error']:.2f}%, wall {figures['wall_s']['total']} s"
+        )
+    return "\n".join(lines)
+
+
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dry_run", action="store_true", help="small CPU mode, no install")
@@ -242,6 +260,7 @@ def main(argv=None):
     summary = check(args)
     text = json.dumps(summary)
     print(text)
+    print(report(summary))
     if os.environ.get("OUT"):
         with open(os.path.join(os.environ["OUT"], "device_check.json"), "w") as f:
             f.write(text + "\n")

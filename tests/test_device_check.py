@@ -55,6 +55,7 @@ def test_dry_run_runs_every_step_without_tensorflow(tmp_path):
     figures = job["figures"]
     # The data and training path of the main job ran with TensorFlow unimportable.
     assert figures["tensorflow_imported"] is False and figures["backend"] == "jax"
+    assert "main job on cpu" in run.stdout and "examples/s" in run.stdout
     assert figures["pretraining_examples_per_s"] > 0 and figures["fine_tuning_examples_per_s"] > 0
     assert 0.0 <= figures["test_error"] < 0.9
     assert (
