@@ -196,7 +196,8 @@ def build_deep_network(
             layer (a number or a one-item list), or one per hidden layer (Glorot's
             text setting: ``(1e-4, 0, 0)``); the rule of
             :func:`keras_sparse_rect._validation.per_layer`.
-        seed: int seed of the weights and sign patterns; ``None`` for random.
+        seed: int seed of the weights and sign patterns, in [0, 2**32 - 1];
+            ``None`` for random.
         sparse: the input is sparse (``keras.Input(sparse=True)``), e.g. a
             bag of words; the first layer is then a
             :class:`~keras_sparse_rect.layers.SparseDense` (section 4.2's inputs

@@ -96,7 +96,8 @@ class DenoisingAutoencoder(AutoencoderBase):
         units: number of hidden units, >= 1.
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
         sign_flip: for rectifiers, negate half of the units (section 4.1).
-        l1: coefficient of the L1 activation penalty, >= 0 (the paper: 0.001).
+        l1: coefficient of the L1 activation penalty, >= 0 (section 3.1; section
+            4.1 uses 0.001).
         noise: the corruption: a masking rate in [0, 1) (section 4.1 masks each
             input with probability 0.25), a noise layer such as
             ``SaltAndPepperNoise(0.1)`` (binary input, section 4.2), or ``None``.
@@ -104,17 +105,26 @@ class DenoisingAutoencoder(AutoencoderBase):
         tied: tie the decoder's weights to the encoder's (``W' = W^T``).
         target_range: range of the input for ``"sigmoid_cross_entropy"``.
         input_signs: optional sign pattern of the input units (see above).
-        seed: int seed of the weights, sign pattern and noise; ``None`` for random.
+        seed: int seed of the weights, sign pattern and noise, in
+            [0, 2**32 - 1]; ``None`` for random.
         sign_consistent: decode the unsigned code with the encoder's effective
             weights (see above); ``False`` reproduces DeepANN's decoder.
         **kwargs: ``keras.Model`` arguments (``name``, ...).
 
+    Raises:
+        ValueError: naming the first invalid argument and its value; from
+            ``fit``, ``evaluate`` and :meth:`adapt`, labels, or input that is not
+            numbers or holds NaN or infinity.
+
     Example:
 
+    >>> import numpy as np
     >>> from keras_sparse_rect.models import DenoisingAutoencoder
-    >>> dae = DenoisingAutoencoder(1000, noise=0.25, reconstruction="softplus_quadratic")
+    >>> x = np.random.default_rng(0).random((8, 20)).astype("float32")
+    >>> dae = DenoisingAutoencoder(16, noise=0.25, reconstruction="softplus_quadratic", seed=0)
+    >>> tuple(dae.encode(x).shape), tuple(dae.reconstruct(x).shape)
+    ((8, 16), (8, 20))
     >>> dae.fit(x_unlabeled, epochs=10, batch_size=10)  # doctest: +SKIP
-    >>> h = dae.encode(x_unlabeled[:10])  # doctest: +SKIP
     """
 
     def __init__(
@@ -269,6 +279,9 @@ class DenoisingAutoencoder(AutoencoderBase):
 
     def encode(self, x):
         """The clean code ``h`` of ``x`` (no corruption)."""
+        x = ops.convert_to_tensor(x)
+        if not self.built:  # else the encoder would build alone, then again with the model
+            self.build(tuple(x.shape))
         return self._code(self._scaled(x))
 
     def reconstruct(self, x):

@@ -64,17 +64,28 @@ class SparseInputDenoisingAutoencoder(AutoencoderBase):
     Args:
         units: hidden units, >= 1 (the paper: 5000).
         activation: ``"rectifier"``, ``"softplus"`` or ``"tanh"``.
-        l1: L1 activation penalty, >= 0 (Glorot's text setting: 1e-4).
+        l1: L1 activation penalty, >= 0 (section 3.1; Glorot's text setting: 1e-4).
         pepper_rate: probability that a non-zero input is erased (Glorot: 0.8).
         salt_rate: probability that a zero input is set to 1 (Glorot: 0.005).
         reconstruction_sampling: decode only sampled columns in training.
         sampled_zeros: the least number of zero columns decoded per batch, >= 1.
-        seed: int seed of the weights, the noise and the sampling.
+        seed: int seed of the weights, the noise and the sampling, in
+            [0, 2**32 - 1]; ``None`` for random.
         **kwargs: ``keras.Model`` arguments (``name``, ...).
+
+    Raises:
+        ValueError: naming the first invalid argument and its value; from
+            ``fit`` and ``evaluate``, labels, or input that is not numbers or
+            holds NaN or infinity.
 
     Example:
 
+    >>> import numpy as np
     >>> from keras_sparse_rect.models import SparseInputDenoisingAutoencoder
+    >>> x = (np.random.default_rng(0).random((8, 50)) < 0.1).astype("float32")
+    >>> small = SparseInputDenoisingAutoencoder(16, seed=0)
+    >>> tuple(small.encode(x).shape), tuple(small.reconstruct(x).shape)
+    ((8, 16), (8, 50))
     >>> dae = SparseInputDenoisingAutoencoder(5000, reconstruction_sampling=True)
     >>> dae.fit(bag_of_words_csr, batch_size=10, epochs=1)  # doctest: +SKIP
     >>> kernel, bias = dae.encoder_weights()  # doctest: +SKIP

@@ -293,3 +293,12 @@ def test_every_valid_seed_works_and_a_huge_seed_is_refused_naming_seed():
     dae.build((None, 6))
     with pytest.raises(ValueError, match=r"`seed` .*got seed=18446744073709551616"):
         DenoisingAutoencoder(4, seed=2**64)
+
+
+def test_encode_before_anything_else_builds_the_whole_autoencoder():
+    # encode() on a fresh autoencoder used to build the encoder alone, and the next
+    # call of the model failed: "You cannot add new elements of state ...".
+    x = np.random.default_rng(0).random((4, 6)).astype("float32")
+    dae = DenoisingAutoencoder(3, seed=0)
+    assert tuple(dae.encode(x).shape) == (4, 3)
+    assert tuple(dae.reconstruct(x).shape) == (4, 6)
