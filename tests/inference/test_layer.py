@@ -94,6 +94,31 @@ def test_one_capacity_per_row_stands_for_every_step():
     assert layer.capacities == ((8, 8, 8), (16, 16, 16))
 
 
+def test_mixed_float16_policy_computes_in_float16(digits):
+    """Under ``mixed_float16`` the layer computes in float16, eagerly and symbolically.
+
+    Before, TensorFlow failed (float32 inputs against float16 weights) and JAX returned
+    float32 where the symbolic call promised float16.
+    """
+    model = varied_network()
+    sparse_model = inference.sparse_inference_model(model, digits[:200], dense_fraction=1.0)
+    config = sparse_model.layers[-1].get_config()
+    reference = sparse_model.layers[-1](digits[:8])
+    weights = sparse_model.get_weights()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        layer = inference.SparseRectifierStack.from_config({**config, "dtype": None})
+        assert layer.compute_dtype == "float16" and layer.variable_dtype == "float32"
+        assert layer(keras.KerasTensor((None, 784))).dtype == "float16"
+        layer.set_weights(weights)
+        for batch in (digits[:1], digits[:8]):
+            out = layer(batch)
+            assert keras.backend.standardize_dtype(out.dtype) == "float16"
+        np.testing.assert_allclose(to_numpy(out).astype("float32"), to_numpy(reference), atol=1e-2)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.mark.tensorflow_only
 def test_export_saved_model(digits, tmp_path):
     import tensorflow as tf
