@@ -127,8 +127,10 @@ def sparse_batches(x, y=None, batch_size=10, shuffle=False, seed=None):
 
     >>> import scipy.sparse as sp
     >>> from keras_sparse_rect.sparse import sparse_batches
-    >>> x = sp.random(100, 5000, density=0.006, format="csr", dtype="float32")
-    >>> batches = sparse_batches(x, y, batch_size=10, shuffle=True)
+    >>> import numpy as np
+    >>> x = sp.random(100, 5000, density=0.006, format="csr", dtype="float32", random_state=0)
+    >>> y = np.arange(100) % 2
+    >>> batches = sparse_batches(x, y, batch_size=10, shuffle=True, seed=0)
     >>> model.fit(batches, shuffle=False)  # doctest: +SKIP
     """
     if not is_scipy_sparse(x) or len(x.shape) != 2:

@@ -32,7 +32,7 @@ def run_search(tuner, *fit_args, tensorboard_dir=None, **fit_kwargs):
 
     Example:
 
-    >>> summary = run_search(tuner, x, y, validation_data=(x_val, y_val), epochs=5)
+    >>> summary = run_search(tuner, x, y, validation_data=(xv, yv), epochs=5)  # doctest: +SKIP
     >>> summary["completed"], summary["failed"], summary["best"]["score"]  # doctest: +SKIP
     """
     callbacks = list(fit_kwargs.pop("callbacks", None) or [])

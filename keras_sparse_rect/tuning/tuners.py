@@ -167,7 +167,11 @@ def make_tuner(
 
     Example:
 
+    >>> from keras_sparse_rect.tuning import DeepSparseHyperModel
+    >>> hypermodel = DeepSparseHyperModel((784,), 10, stage="finetune")
     >>> tuner = make_tuner("bayesian", hypermodel, max_trials=20, project_name="images")
+    >>> tuner.oracle.max_trials, tuner.project_dir.endswith("images")
+    (20, True)
     """
     if name not in TUNERS:
         raise ValueError(f"`name` must be one of {list(TUNERS)}; got name={name!r}.")
