@@ -26,6 +26,7 @@ from keras_sparse_rect._validation import (
     MAX_SEED,
     check_bool,
     check_choice,
+    check_fraction,
     check_int,
     check_int_sequence,
     check_non_negative,
@@ -271,11 +272,7 @@ class ImageExperimentConfig:
         ):
             check_int(name, getattr(self, name), low)
         check_int("seed", self.seed, 0, MAX_SEED)
-        if check_positive("labeled_fraction", self.labeled_fraction) > 1.0:
-            raise ValueError(
-                "`labeled_fraction` must be in (0, 1]; got "
-                f"labeled_fraction={self.labeled_fraction!r}."
-            )
+        check_fraction("labeled_fraction", self.labeled_fraction)
         _check_path("model_dir", self.model_dir)
         if self.tpu is not None and self.strategy != "tpu":
             raise ValueError(
