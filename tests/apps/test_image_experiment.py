@@ -207,16 +207,6 @@ def test_the_installed_command_runs_from_any_folder(tmp_path):
     assert "--seed must be an int in [0, 4294967295]" in run.stderr, run.stderr
 
 
-def test_config_validation_names_the_field():
-    from keras_sparse_rect.experiments.image import ImageExperimentConfig
-
-    with pytest.raises(ValueError, match="labeled_fraction"):
-        ImageExperimentConfig(labeled_fraction=0.0).validate()
-    with pytest.raises(ValueError, match="epochs"):
-        ImageExperimentConfig(epochs=-1).validate()
-    assert os.path.basename(ImageExperimentConfig().model_dir) == "image_experiment"
-
-
 @pytest.mark.slow
 @pytest.mark.tensorflow_only  # TensorFlow's C++ start-up notices
 @pytest.mark.parametrize(
