@@ -29,31 +29,24 @@ def _adapt(layer, data):
     layer.adapt(data)
 
 
+def _noise_case(name, make, data):
+    """A corruption layer: no weights, noisy in training, the identity at inference."""
+    return LayerCase(
+        name,
+        make,
+        data,
+        trainable_weights=0,
+        training_changes_output=True,
+        inference_is_identity=True,
+    )
+
+
 CASES = [
-    LayerCase(
-        "masking_noise",
-        lambda **kw: MaskingNoise(0.5, seed=1, **kw),
-        UNIFORM,
-        trainable_weights=0,
-        training_changes_output=True,
-        inference_is_identity=True,
+    _noise_case("masking_noise", lambda **kw: MaskingNoise(0.5, seed=1, **kw), UNIFORM),
+    _noise_case(
+        "salt_and_pepper_noise", lambda **kw: SaltAndPepperNoise(0.5, seed=1, **kw), UNIFORM
     ),
-    LayerCase(
-        "salt_and_pepper_noise",
-        lambda **kw: SaltAndPepperNoise(0.5, seed=1, **kw),
-        UNIFORM,
-        trainable_weights=0,
-        training_changes_output=True,
-        inference_is_identity=True,
-    ),
-    LayerCase(
-        "binary_flip_noise",
-        lambda **kw: BinaryFlipNoise(0.5, 0.3, seed=1, **kw),
-        BINARY,
-        trainable_weights=0,
-        training_changes_output=True,
-        inference_is_identity=True,
-    ),
+    _noise_case("binary_flip_noise", lambda **kw: BinaryFlipNoise(0.5, 0.3, seed=1, **kw), BINARY),
     LayerCase(
         "sign_flipped_rectifier",
         lambda **kw: SignFlippedRectifier(seed=1, **kw),
