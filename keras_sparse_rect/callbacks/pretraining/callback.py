@@ -277,7 +277,9 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
     def _run(self, pairs, specs, settings):
         """Restores the checkpointed layers, then pretrains the others in turn."""
         if self.checkpoint_dir is not None:
-            self._apply(_checkpoint.load(self.checkpoint_dir, pairs), pairs)
+            records = _checkpoint.load(self.checkpoint_dir, pairs)
+            self._apply(records, pairs)
+            self.completed_layers = 0 if records is None else records.completed_layers
             if self.completed_layers and self.verbose:
                 print(
                     f"Resumed pretraining: {self.completed_layers} hidden layer(s) restored "
@@ -302,7 +304,6 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         """Takes the history, dead fractions and collapsed layers of a checkpoint."""
         if records is None:
             return
-        self.completed_layers = records.completed_layers
         self.history.update(records.history)
         self.dead_fractions.update(records.dead_fractions)
         self.collapsed_layers = list(records.collapsed_layers)
