@@ -185,11 +185,6 @@ def measure_gflops(repeats=3):
     return 2 * 1024**3 / fastest(lambda: block(keras.ops.matmul(a, a)), repeats) / 1e9
 
 
-def runs_dense(layer, batch_size):
-    """Whether ``layer``'s plan at ``batch_size`` is the dense program (no gathered step)."""
-    return all(capacity is None for capacity in layer.plan(batch_size))
-
-
 def call_floor(repeats, min_seconds):
     """Examples/s of a trivial batch-1 program (``x + 1``), compiled as the forwards are.
 
@@ -399,7 +394,7 @@ def main():
         + ", ".join(f"{name} {rate:.1f} GB/s" for name, rate in cache_rates.items())
         + f" (the cache bound uses the fastest, {cache:.1f})"
     )
-    if runs_dense(layer, 1):
+    if layer.runs_dense(1):
         print(
             "  (choose_by_timing kept the dense plan at batch 1, so the 'sparse' forward below "
             "is the dense program: its share of the sparse bound is not the gathered path's)"
@@ -464,7 +459,7 @@ def main():
             f"{ratios[2]:>10.2f} "
             f"{loop_ratio:>8.2f}  "
             + " / ".join(
-                f"{v:.2f}" + ("=" if runs_dense(net_sparse.layers[-1], b) else "")
+                f"{v:.2f}" + ("=" if net_sparse.layers[-1].runs_dense(b) else "")
                 for v, b in zip(served_ratios, BATCH_SIZES, strict=True)
             )
             + f" {net_sparse.layers[-1].plan(1)}"

@@ -248,7 +248,7 @@ def choose_by_timing(model, examples, batch_sizes=(1,), *, margin=1.1, repeats=5
     capacities = [list(row) for row in layer.capacities]
     report = {}
     for batch_size in batch_sizes:
-        if all(c is None for c in layer.plan(batch_size)):
+        if layer.runs_dense(batch_size):
             continue  # already dense (or past the table): nothing to decide
         batches = [
             ops.convert_to_tensor(x[i : i + batch_size])

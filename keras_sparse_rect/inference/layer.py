@@ -173,6 +173,24 @@ class SparseRectifierStack(keras.layers.Layer):
             )
         ]
 
+    def runs_dense(self, batch_size):
+        """Whether the plan at ``batch_size`` is the dense program (no step gathers).
+
+        Args:
+            batch_size: an int >= 1, or None (as :meth:`plan`).
+
+        Raises:
+            ValueError: if ``batch_size`` is not None or an int >= 1.
+
+        Example:
+
+        >>> from keras_sparse_rect.inference import SparseRectifierStack
+        >>> layer = SparseRectifierStack([100, 64, 3], ["relu", "softmax"], [[16, 16]], [1])
+        >>> layer.runs_dense(1), layer.runs_dense(2)
+        (False, True)
+        """
+        return all(capacity is None for capacity in self.plan(batch_size))
+
     def forward(self, inputs, plan=None):
         """``(outputs, fallbacks)`` of :func:`~keras_sparse_rect.inference.sparse_forward`.
 

@@ -19,6 +19,9 @@ def test_plan_choices(digits):
     layer = sparse_model.layers[-1]
     assert layer.plan(4096) == [None, None, None]  # beyond the table: dense
     assert len(layer.plan(None)) == 3
+    assert layer.runs_dense(4096) and not layer.runs_dense(1)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        layer.plan(0)
 
 
 def test_image_input_and_layer_call(digits):
