@@ -41,12 +41,15 @@ def _dtype_kind(x):
         return "U"
     if isinstance(x, (list, tuple)):
         try:
-            return np.asarray(x).dtype.kind
-        except ValueError:  # ragged
-            return "O"
+            kind = np.asarray(x).dtype.kind
+        except ValueError:  # ragged: batches, perhaps
+            return None
+        return None if kind == "O" else kind  # "O": e.g. (x, y) batches, left to Keras
     dtype = getattr(x, "dtype", None)
     if dtype is None or hasattr(x, "element_spec"):  # a dataset, generator or PyDataset
         return None
+    if isinstance(dtype, np.dtype):
+        return dtype.kind
     try:
         return np.dtype(keras.backend.standardize_dtype(dtype)).kind
     except (TypeError, ValueError):  # "string", "str32", object: not numbers
@@ -98,10 +101,11 @@ class AutoencoderBase(keras.Model):
             )
         kind = _dtype_kind(x)
         if kind is not None and kind not in _NUMERIC_KINDS:
-            got = repr(x) if isinstance(x, (str, bytes)) else f"{type(x).__name__} of {kind!r}"
+            what = {"U": "strings", "S": "bytes", "O": "objects"}.get(kind, f"{kind!r} values")
+            got = repr(x) if isinstance(x, (str, bytes)) else f"{type(x).__name__} of {what}"
             raise ValueError(
                 f"`{name}` must be numbers: a float array of shape (examples, features) (ints and "
-                f"bools are cast); {owner} got {got} elements (strings or objects)."
+                f"bools are cast); {owner} got {got}."
             )
         if isinstance(x, np.ndarray) or hasattr(x, "tocoo"):
             found = first_non_finite(x)
