@@ -39,6 +39,7 @@ import numpy as np
 from keras_sparse_rect import distribute
 from keras_sparse_rect._validation import check_bool
 from keras_sparse_rect.callbacks import DeadUnitMonitor, SparsityMonitor
+from keras_sparse_rect.data.splits import labeled_subset  # noqa: F401 (public here too)
 from keras_sparse_rect.experiments.configs import (  # noqa: F401 (public here too)
     PROTOCOLS,
     ImageExperimentConfig,
@@ -87,23 +88,6 @@ def monitoring_callbacks(log_dir, x_val, x_train, probe_rows=PROBE_ROWS):
         keras.callbacks.TensorBoard(log_dir),
         keras.callbacks.TerminateOnNaN(),  # a diverged run says so instead of training on
     ]
-
-
-def labeled_subset(y, fraction, seed):
-    """Indices of a class-stratified ``fraction`` of the examples (at least one per class).
-
-    >>> labeled_subset(np.repeat([0, 1], 10), 0.2, seed=0).size
-    4
-    """
-    if fraction >= 1.0:
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        count = max(1, int(round(fraction * members.size)))
-        keep.append(rng.choice(members, size=count, replace=False))
-    return np.sort(np.concatenate(keep))
 
 
 def image_run_folder(config, started=None):
