@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 
+from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.api import register
 from keras_sparse_rect.metrics import ActivationSparsity
 from keras_sparse_rect.utils import hidden_activation_model
@@ -17,14 +18,10 @@ class _HiddenActivationCallback(keras.callbacks.Callback):
         super().__init__()
         if data is None:
             raise ValueError("`data` must be an array or a dataset of inputs; got data=None.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an int >= 1; got batch_size={batch_size!r}.")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be an int >= 1; got every={every!r}.")
         self.data = data
         self.layer_names = layer_names
-        self.batch_size = batch_size
-        self.every = every
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.every = check_int("every", every, 1)
         self._probe = None
         self._names = None
 
@@ -107,6 +104,9 @@ class DeadUnitMonitor(_HiddenActivationCallback):
 
 class SparsityMonitor(_HiddenActivationCallback):
     """Logs the :class:`ActivationSparsity` of the hidden layers on ``data`` each epoch.
+
+    Sparsity is the fraction of hidden units whose output is exactly 0 (section
+    3.1; section 4.1 measures 83.4% on MNIST, 72.0% on CIFAR10).
 
     Writes ``sparsity`` (the average over hidden layers) and
     ``sparsity/<layer>`` into the epoch's logs, so ``History`` and ``TensorBoard``
