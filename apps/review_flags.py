@@ -19,6 +19,7 @@ import zlib
 
 from absl import flags
 
+from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.experiments.configs import SentimentConfig
 
 from .cli import fail, flag_message
@@ -98,8 +99,10 @@ def _rating_scale_class():
 def check_review_flags():
     """The review flags' own values; a bad one prints one line and exits with status 2."""
     for name, low in (("num_terms", 1), ("max_reviews", 0), ("max_unlabeled", 0)):
-        if FLAGS[name].value < low:
-            fail(f"--{name} must be >= {low}; got --{name}={FLAGS[name].value}")
+        try:
+            check_int(name, FLAGS[name].value, low)
+        except ValueError as error:
+            fail(flag_message(error))
     if not FLAGS.reviews:
         for name in REVIEW_FILE_FLAGS:
             if FLAGS[name].present:

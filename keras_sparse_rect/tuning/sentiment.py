@@ -3,6 +3,7 @@
 import dataclasses
 import numbers
 
+from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.experiments import sentiment
 from keras_sparse_rect.experiments.configs import MODELS, SentimentConfig
 from keras_sparse_rect.metrics import ExpectedRatingRMSE
@@ -103,7 +104,7 @@ class SentimentHyperModel(SpaceHyperModel):
             raise ValueError(f"`network` must be one of {names}; got network={network!r}.")
         _, activation, hidden_layers = MODELS[network]
         units = config.hidden_units  # one per layer 1, 2, 3 once validated
-        self.num_terms = int(num_terms)
+        self.num_terms = check_int("num_terms", num_terms, 1)
         self.num_classes = len(values)
         self.config = config
         self.rating_values = tuple(float(v) for v in values)

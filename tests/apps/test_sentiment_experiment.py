@@ -111,8 +111,9 @@ def test_bad_flags_print_one_line_and_exit_2(tmp_path, flag, message):
     "name, data",
     [
         ("fake.csv.gz", b"text,rating\ngood,5\n"),  # not compressed at all
-        ("cut.csv.gz", gzip.compress(b"text,rating\n" + b"good,5\n" * 500)[:40]),  # truncated
+        ("cut.csv.gz", gzip.compress(b"text,rating\n" + b"good,5\n" * 500, mtime=0)[:40]),
     ],
+    ids=["not_compressed", "truncated"],
 )
 def test_a_corrupt_compressed_file_is_one_line_naming_the_flag_and_file(tmp_path, name, data):
     path = tmp_path / name
