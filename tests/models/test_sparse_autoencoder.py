@@ -162,3 +162,18 @@ def test_scipy_input_with_nan_is_refused_with_its_index():
     x.data[3] = np.nan
     with pytest.raises(ValueError, match=r"`x` must be finite; .*fit found nan at index"):
         SparseInputDenoisingAutoencoder(4, seed=0).fit(x, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_both_autoencoders_scale_their_loss_for_tf_distribute_replicas(sparse, monkeypatch):
+    # Replicas' gradients are summed, so each replica's loss is divided by their
+    # number (as keras.losses.Loss does); the sparse autoencoder used to skip this.
+    from keras_sparse_rect.models import DenoisingAutoencoder, _autoencoder
+
+    monkeypatch.setattr(_autoencoder, "scale_for_replicas", lambda loss: loss * 0.5)
+    x = (np.random.default_rng(0).random((4, 6)) < 0.5).astype("float32")
+    dae = (SparseInputDenoisingAutoencoder if sparse else DenoisingAutoencoder)(3, l1=0.0, seed=0)
+    y_pred = dae(x)
+    loss = to_numpy(dae.compute_loss(x, y_pred=y_pred, training=False))
+    cost = to_numpy(dae.reconstruction_tracker.result())
+    np.testing.assert_allclose(loss, 0.5 * cost, rtol=1e-6)
