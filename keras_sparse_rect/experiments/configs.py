@@ -22,6 +22,12 @@ import json
 import os
 import sys
 
+from keras_sparse_rect._memory import (  # noqa: F401 (public here too)
+    SMALLEST_IMAGE,
+    check_network_fits,
+    memory_bytes,
+    training_bytes,
+)
 from keras_sparse_rect._validation import (
     MAX_SEED,
     check_bool,
@@ -80,61 +86,6 @@ def _per_layer(name, value, layers, check):
     values = per_layer(name, value, layers, check)
     single = not isinstance(value, (list, tuple)) or len(value) == 1
     return values[0] if single else values
-
-
-#: The fewest inputs of a registered image data set (MNIST's 28 x 28), a lower
-#: bound for :func:`check_network_fits` before the data is loaded.
-SMALLEST_IMAGE = 28 * 28
-
-
-def memory_bytes():
-    """This machine's physical memory in bytes (``None`` where it cannot be read)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def training_bytes(input_size, hidden_units, num_classes):
-    """A lower bound on the memory that training a network of this shape takes.
-
-    The float32 weights of the network and their gradients, and those of the
-    largest layer's denoising autoencoder (encoder and decoder, section 3.2)
-    while it is pretrained. Activations and data come on top.
-
-    >>> training_bytes(784, (1000, 1000, 1000), 10) / 2**20  # MiB
-    36.6...
-    """
-    sizes = (int(input_size), *(int(u) for u in hidden_units), int(num_classes))
-    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
-    autoencoder = max(
-        (2 * a * b + a + b for a, b in zip(sizes[:-2], sizes[1:-1], strict=True)),
-        default=0,
-    )
-    return 4 * 2 * (weights + autoencoder)
-
-
-def check_network_fits(name, hidden_units, input_size, num_classes, available=None):
-    """Raises ValueError naming ``name`` if training needs more memory than this machine has.
-
-    Checked before anything is allocated, so that a typing slip
-    (``hidden_units=10000000``) is one message, not an out-of-memory error.
-    ``available`` defaults to :func:`memory_bytes`.
-
-    >>> check_network_fits("hidden_units", (10**7,), 784, 10, available=2**37)
-    Traceback (most recent call last):
-    ...
-    ValueError: `hidden_units` (10000000) needs at least 176.1 GiB to train ...
-    """
-    available = memory_bytes() if available is None else available
-    needed = training_bytes(input_size, hidden_units, num_classes)
-    if available is not None and needed > available:
-        units = ",".join(str(u) for u in hidden_units)
-        raise ValueError(
-            f"`{name}` ({units}) needs at least {needed / 2**30:.1f} GiB to train "
-            f"(float32 weights and gradients with {input_size} inputs); this machine has "
-            f"{available / 2**30:.1f} GiB."
-        )
 
 
 def _configured_backend():
