@@ -20,6 +20,7 @@ from keras_sparse_rect._validation import (
     check_non_negative,
     check_positive,
     check_rate,
+    check_seed,
 )
 from keras_sparse_rect.inference.layer import (
     DENSE_FRACTION,
@@ -42,6 +43,14 @@ def _round_up(value, multiple):
     return int(math.ceil(value / multiple) * multiple)
 
 
+def _check_headroom_and_coverage(headroom, coverage):
+    headroom = check_non_negative("headroom", headroom)
+    coverage = check_rate("coverage", coverage, allow_one=True)
+    if coverage == 0:
+        raise ValueError(f"`coverage` must be in (0, 1]; got coverage={coverage!r}.")
+    return headroom, coverage
+
+
 def capacity_table(
     active_masks, batch_sizes=TABLE_BATCH_SIZES, headroom=HEADROOM, coverage=COVERAGE, seed=0
 ):
@@ -60,6 +69,10 @@ def capacity_table(
     Returns:
         A list (one per batch size) of lists (one per layer) of ints.
 
+    Raises:
+        ValueError: naming the invalid argument and its value (a mask that is not a
+            non-empty 2-D array, a negative ``headroom``, a ``coverage`` outside (0, 1]).
+
     Example (one layer of 20 inputs; the examples have 1 and 2 active inputs):
 
     >>> import numpy as np
@@ -69,11 +82,21 @@ def capacity_table(
     >>> capacity_table([mask], batch_sizes=(1, 2), headroom=0.0, coverage=1.0)
     [[8], [8]]
     """
+    headroom, coverage = _check_headroom_and_coverage(headroom, coverage)
+    batch_sizes = check_batch_sizes(batch_sizes)
+    seed = check_seed("seed", seed)
+    masks = [np.asarray(mask, dtype=bool) for mask in active_masks]
+    for i, mask in enumerate(masks):
+        if mask.ndim != 2 or not mask.size:
+            raise ValueError(
+                f"`active_masks[{i}]` must be a non-empty (examples, inputs) array; got one "
+                f"of shape {mask.shape}."
+            )
     rng = np.random.default_rng(seed)
     table = []
     for batch_size in batch_sizes:
         row = []
-        for mask in active_masks:
+        for mask in masks:
             count = len(mask)
             if batch_size == 1:
                 counts = mask.sum(axis=1)
@@ -143,10 +166,7 @@ def sparse_inference_model(
     True
     """
     steps, output_scale = extract_steps(model)
-    headroom = check_non_negative("headroom", headroom)
-    coverage = check_rate("coverage", coverage, allow_one=True)
-    if coverage == 0:
-        raise ValueError(f"`coverage` must be in (0, 1]; got coverage={coverage!r}.")
+    headroom, coverage = _check_headroom_and_coverage(headroom, coverage)
     batch_sizes = check_batch_sizes(batch_sizes)
     units = [steps[0]["kernel"].shape[0]] + [s["kernel"].shape[1] for s in steps]
     if capacities is not None:

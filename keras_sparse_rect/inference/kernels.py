@@ -91,6 +91,9 @@ def _gathered_affine(h, kernel, bias, capacity, kernel_kind):
 def sparse_forward(x, kernels, biases, activations, plan, output_scale=None):
     """The forward pass of a rectifier stack, each step gathered or dense as ``plan`` says.
 
+    Paper, Section 3.1: once the active units are known, the computation is linear on them
+    alone, so only their kernel rows need to be read.
+
     Computes in the kernels' dtype (float32; float16 when a
     :class:`~keras_sparse_rect.inference.SparseRectifierStack` runs under a ``mixed_float16``
     policy, which reads its float32 variables as float16). A pure ``keras.ops`` function (every

@@ -19,7 +19,8 @@ def compile_forward(model, mode="sparse", return_fallbacks=False):
 
     ``mode="sparse"`` follows the layer's plan at each batch size (gathered products with
     dense fallback, dense where the union covers most of a layer); ``mode="dense"`` runs
-    every step dense through the same code: the fair baseline, compiled the same way.
+    every step dense through the same code: the fair baseline, compiled the same way
+    (paper, Section 3.1: the computational advantage of sparsity, measured against it).
 
     TensorFlow: ``tf.function(jit_compile=True)`` reading the layer's variables, called
     through its concrete function per input shape (:func:`call_by_shape`). JAX:

@@ -43,6 +43,23 @@ def test_capacity_table_holds_the_quantile_with_headroom():
     assert inference.capacity_table([mask], (1,), headroom=1.0, coverage=1.0) == [[200]]
 
 
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"active_masks": [np.zeros(5, bool)]}, "active_masks\\[0\\]"),
+        ({"active_masks": [np.zeros((0, 5), bool)]}, "active_masks\\[0\\]"),
+        ({"headroom": -0.1}, "headroom=-0.1"),
+        ({"coverage": 0}, "coverage=0"),
+        ({"batch_sizes": [0]}, "batch_sizes=\\[0\\]"),
+        ({"seed": -1}, "seed=-1"),
+    ],
+)
+def test_capacity_table_rejects_bad_arguments(kwargs, needle):
+    arguments = {"active_masks": [np.ones((4, 5), bool)], **kwargs}
+    with pytest.raises(ValueError, match=needle):
+        inference.capacity_table(**arguments)
+
+
 def test_choose_by_timing_keeps_gathering_only_where_it_is_faster(digits, tmp_path):
     model = varied_network()
     sparse_model = inference.sparse_inference_model(model, digits[:200], dense_fraction=1.0)
