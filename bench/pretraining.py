@@ -56,8 +56,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per layer")
     args = parser.parse_args()
 
-    x, y = load_digits()
-    x, y = x[: args.examples], y[: args.examples]
+    x, y = load_digits(args.examples)
     model = build_deep_network((784,), 10, hidden_units=(1000, 1000, 1000), seed=0)
     compile_for_paper(model, learning_rate=0.05)
     timer = LayerEpochTimer()

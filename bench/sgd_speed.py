@@ -72,8 +72,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setup")
     args = parser.parse_args()
 
-    x, y = load_digits()
-    x, y = x[: args.examples], y[: args.examples]
+    x, y = load_digits(args.examples)
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
         f"batch {args.batch_size}, {x.shape[0]} examples per epoch, "
