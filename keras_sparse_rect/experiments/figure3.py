@@ -15,8 +15,9 @@ settings), early stopping on the whole validation set, keeping the best epoch's
 weights. A small labeled set gets as many updates per epoch as a set of
 ``min_epoch_examples`` (its examples repeated, reshuffled each epoch), so that
 0.5% of the labels is not starved of steps. The labeled subsets are
-class-stratified and nested (:func:`nested_labeled_subset`: each fraction holds
-the smaller ones, per seed). Pretraining runs once per (neuron type, seed), is
+class-stratified and nested
+(:func:`~keras_sparse_rect.data.splits.labeled_subset`: each fraction holds the
+smaller ones, per seed). Pretraining runs once per (neuron type, seed), is
 cached in the grid's folder and reused by every fraction.
 
 Every run keeps ``result.json`` and ``test_predictions.npy`` in its own folder;
@@ -32,8 +33,10 @@ import os
 import numpy as np
 
 from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.data.splits import labeled_subset
 from keras_sparse_rect.experiments.figure3_protocol import (  # noqa: F401 (public here too)
     Protocol,
+    capped,
     evaluate,
     fine_tune,
     pretrained_weights,
@@ -51,29 +54,6 @@ PRETRAIN_RATES = {"rectifier": (0.01, 0.001, 0.01), "tanh": (0.01, 0.01, 0.01)}
 L1_NEURONS = ("rectifier",)
 #: Table 1's patience is 10 at most 50 epochs; the grids use less to fit their budget.
 DEFAULT_PROTOCOL = Protocol()
-
-
-def nested_labeled_subset(y, fraction, seed):
-    """Indices of a class-stratified ``fraction`` of ``y``, nested across fractions.
-
-    Each class is shuffled once per ``seed``; a fraction keeps the first
-    ``round(fraction * class size)`` (at least one) of every class, so the
-    subset of a smaller fraction is contained in that of a larger one.
-
-    >>> y = np.repeat(np.arange(3), 10)
-    >>> small, large = (nested_labeled_subset(y, f, seed=0) for f in (0.2, 0.5))
-    >>> len(small), len(large), bool(np.isin(small, large).all())
-    (6, 15, True)
-    """
-    y = np.asarray(y).ravel()
-    if isinstance(fraction, bool) or not 0.0 < float(fraction) <= 1.0:
-        raise ValueError(f"`fraction` must be in (0, 1]; got fraction={fraction!r}.")
-    rng = np.random.default_rng(check_int("seed", seed, 0))
-    keep = []
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        keep.append(members[: max(1, int(round(fraction * members.size)))])
-    return np.sort(np.concatenate(keep))
 
 
 def l1_values(count, high=1e-3, beyond=()):
@@ -132,7 +112,7 @@ def run_labeled_fraction(
     rows = []
     for fraction in sorted(fractions):
         for seed in seeds if fraction <= all_seeds_up_to else seeds[:1]:
-            labeled = nested_labeled_subset(data.y_train, fraction, seed)
+            labeled = labeled_subset(data.y_train, fraction, seed)
             for neuron in neurons:
                 config = neuron_config(base_config, neuron, seed, pretrain_rates)
                 for pretrain in (True, False):
@@ -236,6 +216,7 @@ def _row(result, **fields):
     keys = ("test_error", "validation_error", "sparsity", "best_epoch", "epochs_trained")
     keys += ("updates", "wall_time_s", "diverged")
     row = {**fields, **{k: result.get(k) for k in keys}}
+    row["capped"] = capped(result)
     row["reused"] = bool(result.get("reused"))
     row["test_correct"] = result["test_correct"]
     return row

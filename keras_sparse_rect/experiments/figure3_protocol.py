@@ -139,7 +139,10 @@ def fine_tune(
 
     Reuses ``folder/result.json`` when it holds a finished run of the same
     settings; raises :class:`~keras_sparse_rect.experiments.image.RunConflictError`
-    when it holds another's. ``initial_weights`` is a list of weights, or a
+    when it holds another's. ``epochs`` alone may differ: a run stopped early is
+    final, and one whose best epoch was its last (``capped``: stopped by the
+    cap, not at its best) trains again when ``protocol.epochs`` is larger (only
+    when ``train``: gathered as it is otherwise). ``initial_weights`` is a list of weights, or a
     function returning one (called only when the run trains, e.g. to pretrain
     on first need).
 
@@ -153,7 +156,7 @@ def fine_tune(
     y_test = np.asarray(data.y_test).ravel()
     finished = _read_json(path)
     if finished is not None and os.path.exists(predictions):
-        if finished.get("settings") != settings:
+        if _without_epochs(finished.get("settings")) != _without_epochs(settings):
             from keras_sparse_rect.experiments.image import RunConflictError
 
             raise RunConflictError(
@@ -161,8 +164,10 @@ def fine_tune(
                 model_dir=folder,
                 what="a run of other settings",
             )
-        correct = np.load(predictions, allow_pickle=False) == y_test
-        return {**finished, "test_correct": correct, "reused": True}
+        longer = capped(finished) and protocol.epochs > finished["settings"]["epochs"]
+        if not (train and longer):
+            correct = np.load(predictions, allow_pickle=False) == y_test
+            return {**finished, "test_correct": correct, "reused": True}
     if not train:
         return None
     import keras
@@ -236,6 +241,15 @@ def evaluate(model, data, x_labeled, batch_size=256):
         "dead_units_per_layer": {n: measured["dead_units"][f"dead_units/{n}"] for n in names},
         "test_predictions": measured["test_predictions"],
     }
+
+
+def capped(result):
+    """Whether a finished run's best epoch was its last allowed one (stopped by the cap)."""
+    return result["best_epoch"] >= result["settings"]["epochs"]
+
+
+def _without_epochs(settings):
+    return {k: v for k, v in (settings or {}).items() if k != "epochs"}
 
 
 def _read_json(path):

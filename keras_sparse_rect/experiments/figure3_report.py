@@ -34,6 +34,7 @@ _RUN_COLUMNS = (
     "updates",
     "wall_time_s",
     "diverged",
+    "capped",
 )
 
 
@@ -66,6 +67,7 @@ def summarize_labeled_fraction(rows):
             point[f"{name}_mean"] = float(np.mean(errors)) if errors else None
             point[f"{name}_std"] = float(np.std(errors)) if errors else None
             point[f"{name}_seeds"] = len(errors)
+            point[f"{name}_capped"] = sum(bool(r.get("capped")) for r in runs[pretrain].values())
         labeled = [r["labeled"] for seed_runs in runs.values() for r in seed_runs.values()]
         point["labeled"] = int(np.mean(labeled))
         point["tests"] = [
@@ -113,7 +115,8 @@ def points_markdown(points):
         if mean is None:
             return "-"
         spread = f" ± {100 * point[f'{name}_std']:.2f}" if point[f"{name}_seeds"] > 1 else ""
-        return f"{100 * mean:.2f}%{spread} ({point[f'{name}_seeds']})"
+        mark = "*" * bool(point.get(f"{name}_capped"))
+        return f"{100 * mean:.2f}%{spread} ({point[f'{name}_seeds']}){mark}"
 
     lines = [
         "| Neuron | Labeled | With pre-training (seeds) | Without (seeds) | Gain (points) "
@@ -135,6 +138,8 @@ def points_markdown(points):
             f"| {cell(point, 'pretrained')} | {cell(point, 'not_pretrained')} | {gain} "
             f"| {tests or '-'} |"
         )
+    if any(p.get("pretrained_capped") or p.get("not_pretrained_capped") for p in points):
+        lines += ["", "\\* a run's best epoch was its last allowed one: the cap stopped it."]
     return "\n".join(lines) + "\n"
 
 

@@ -15,27 +15,14 @@ LABELS = np.repeat(np.arange(10), [50, 60, 70, 40, 55, 45, 65, 35, 50, 30])
 
 
 @pytest.mark.parametrize("seed", [0, 3])
-def test_labeled_subsets_are_nested_and_stratified(seed):
-    subsets = [figure3.nested_labeled_subset(LABELS, f, seed) for f in figure3.FRACTIONS]
+def test_the_grid_labeled_subsets_are_nested_and_stratified(seed):
+    subsets = [figure3.labeled_subset(LABELS, f, seed) for f in figure3.FRACTIONS]
     for small, large in zip(subsets, subsets[1:], strict=False):
         assert np.isin(small, large).all()
     for fraction, subset in zip(figure3.FRACTIONS, subsets, strict=True):
         counts = np.bincount(LABELS[subset], minlength=10)
         expected = np.maximum(1, np.round(fraction * np.bincount(LABELS)))
         np.testing.assert_array_equal(counts, expected)
-    np.testing.assert_array_equal(subsets[-1], np.arange(len(LABELS)))
-
-
-def test_labeled_subsets_depend_on_the_seed_only():
-    again = figure3.nested_labeled_subset(LABELS, 0.1, 0)
-    np.testing.assert_array_equal(figure3.nested_labeled_subset(LABELS, 0.1, 0), again)
-    assert not np.array_equal(figure3.nested_labeled_subset(LABELS, 0.1, 1), again)
-
-
-@pytest.mark.parametrize("fraction", [0.0, 1.5, -0.1, True])
-def test_a_bad_fraction_is_refused(fraction):
-    with pytest.raises(ValueError, match="`fraction` must be in"):
-        figure3.nested_labeled_subset(LABELS, fraction, 0)
 
 
 def test_l1_values_spread_evenly_then_go_beyond():
@@ -180,5 +167,27 @@ def test_grid_pretrains_once_per_seed_and_reuses_finished_runs(tiny_data, tmp_pa
 
     with pytest.raises(RunConflictError):
         figure3.run_labeled_fraction(
-            base, tiny_data, (0.1,), (0,), ("rectifier",), figure3.Protocol(3, 1, 200)
+            base,
+            tiny_data,
+            (0.1,),
+            (0,),
+            ("rectifier",),
+            figure3.Protocol(2, 2, 200),  # another patience
         )
+
+
+def test_a_run_stopped_by_the_cap_trains_again_with_a_larger_cap(tiny_data, tmp_path):
+    config = ImageExperimentConfig(hidden_units=(8,), batch_size=50, l1=0.0).validate()
+    labeled = np.arange(100)
+    first = figure3.fine_tune(config, tiny_data, labeled, figure3.Protocol(1, 1, 100), tmp_path)
+    assert first["best_epoch"] == 1 and figure3.capped(first)
+    # Gathering only, or the same cap: the finished run as it is.
+    for protocol, train in (
+        (figure3.Protocol(3, 1, 100), False),
+        (figure3.Protocol(1, 1, 100), True),
+    ):
+        again = figure3.fine_tune(config, tiny_data, labeled, protocol, tmp_path, train=train)
+        assert again["reused"] and again["settings"]["epochs"] == 1
+    longer = figure3.fine_tune(config, tiny_data, labeled, figure3.Protocol(3, 1, 100), tmp_path)
+    assert not longer.get("reused") and longer["settings"]["epochs"] == 3
+    assert 1 <= longer["best_epoch"] <= longer["epochs_trained"] <= 3
