@@ -139,12 +139,13 @@ def fine_tune(
 
     Reuses ``folder/result.json`` when it holds a finished run of the same
     settings; raises :class:`~keras_sparse_rect.experiments.image.RunConflictError`
-    when it holds another's. ``epochs`` alone may differ: a run stopped early is
-    final, and one whose best epoch was its last (``capped``: stopped by the
-    cap, not at its best) trains again when ``protocol.epochs`` is larger (only
-    when ``train``: gathered as it is otherwise). ``initial_weights`` is a list of weights, or a
-    function returning one (called only when the run trains, e.g. to pretrain
-    on first need).
+    when it holds another's. ``epochs`` and ``patience`` may differ: a finished
+    run trains again (only when ``train``; gathered as it is otherwise) when
+    ``protocol.patience`` is larger than its own (it might not have stopped
+    yet), or when its best epoch was its last (``capped``: stopped by the cap,
+    not at its best) and ``protocol.epochs`` is larger. ``initial_weights`` is
+    a list of weights, or a function returning one (called only when the run
+    trains, e.g. to pretrain on first need).
 
     Returns:
         The result dict, plus ``"test_correct"`` (booleans per test example);
@@ -164,7 +165,10 @@ def fine_tune(
                 model_dir=folder,
                 what="a run of other settings",
             )
-        longer = capped(finished) and protocol.epochs > finished["settings"]["epochs"]
+        old = finished["settings"]
+        longer = protocol.patience > old["patience"] or (
+            capped(finished) and protocol.epochs > old["epochs"]
+        )
         if not (train and longer):
             correct = np.load(predictions, allow_pickle=False) == y_test
             return {**finished, "test_correct": correct, "reused": True}
@@ -249,7 +253,7 @@ def capped(result):
 
 
 def _without_epochs(settings):
-    return {k: v for k, v in (settings or {}).items() if k != "epochs"}
+    return {k: v for k, v in (settings or {}).items() if k not in ("epochs", "patience")}
 
 
 def _read_json(path):

@@ -172,7 +172,7 @@ def test_grid_pretrains_once_per_seed_and_reuses_finished_runs(tiny_data, tmp_pa
             (0.1,),
             (0,),
             ("rectifier",),
-            figure3.Protocol(2, 2, 200),  # another patience
+            figure3.Protocol(2, 1, 300),  # another epoch size
         )
 
 
@@ -191,3 +191,6 @@ def test_a_run_stopped_by_the_cap_trains_again_with_a_larger_cap(tiny_data, tmp_
     longer = figure3.fine_tune(config, tiny_data, labeled, figure3.Protocol(3, 1, 100), tmp_path)
     assert not longer.get("reused") and longer["settings"]["epochs"] == 3
     assert 1 <= longer["best_epoch"] <= longer["epochs_trained"] <= 3
+    # A larger patience: the run might not have stopped yet, so it trains again.
+    patient = figure3.fine_tune(config, tiny_data, labeled, figure3.Protocol(3, 2, 100), tmp_path)
+    assert not patient.get("reused") and patient["settings"]["patience"] == 2
