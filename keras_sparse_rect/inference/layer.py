@@ -17,6 +17,7 @@ from keras_sparse_rect._validation import (
     check_int,
     check_int_sequence,
     check_rate,
+    per_layer,
 )
 from keras_sparse_rect.api import register
 from keras_sparse_rect.inference.kernels import sparse_forward
@@ -60,7 +61,7 @@ class SparseRectifierStack(keras.layers.Layer):
     Args:
         units: the sizes ``(d_in, d_1, ..., d_out)`` of the stack (at least two ints >= 1).
         activations: one name of :data:`~keras_sparse_rect.inference.steps.ACTIVATIONS` per
-            step.
+            step (or one name for every step: the per-layer rule of ``_validation.per_layer``).
         capacities: one row of per-step capacities for each size of ``batch_sizes``; a row is
             one capacity per step or a single capacity for every step (ints >= 1).
         batch_sizes: the increasing batch sizes of ``capacities``.
@@ -103,13 +104,8 @@ class SparseRectifierStack(keras.layers.Layer):
                 f"`units` must hold at least two sizes (inputs and outputs); got units={units!r}."
             )
         steps = len(self.units) - 1
-        if not isinstance(activations, (list, tuple)) or len(activations) != steps:
-            raise ValueError(
-                f"`activations` must be {steps} names of {list(ACTIVATIONS)}; got "
-                f"activations={activations!r}."
-            )
-        self.activations = tuple(
-            check_choice(f"activations[{i}]", a, ACTIVATIONS) for i, a in enumerate(activations)
+        self.activations = per_layer(
+            "activations", activations, steps, lambda name, a: check_choice(name, a, ACTIVATIONS)
         )
         self.batch_sizes = check_batch_sizes(batch_sizes)
         if list(self.batch_sizes) != sorted(set(self.batch_sizes)):

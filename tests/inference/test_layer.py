@@ -69,7 +69,7 @@ def test_loads_a_file_saved_by_release_0_1_0():
     [
         ({"units": [784]}, "units=\\[784\\]"),
         ({"units": [784, True]}, "units=\\[784, True\\]"),
-        ({"activations": ["relu"]}, "activations=\\['relu'\\]"),
+        ({"activations": ["relu", "relu", "relu"]}, "activations=\\['relu', 'relu', 'relu'\\]"),
         ({"activations": ["relu", "tanh"]}, "activations\\[1\\]='tanh'"),
         ({"capacities": [[8, 8]]}, "one list per batch size"),
         ({"capacities": [[8, 8], [8, 0]]}, "capacities\\[1\\]=\\[8, 0\\]"),
@@ -95,6 +95,8 @@ def test_one_capacity_per_row_stands_for_every_step():
         [784, 64, 64, 10], ["relu", "relu", "softmax"], [8, [16]], batch_sizes=[1, 2]
     )
     assert layer.capacities == ((8, 8, 8), (16, 16, 16))
+    layer = inference.SparseRectifierStack([784, 64, 64], "relu", [8], batch_sizes=[1])
+    assert layer.activations == ("relu", "relu")
 
 
 def test_mixed_float16_policy_computes_in_float16(digits):
