@@ -37,7 +37,9 @@ def concrete_value(variable):
             import tensorflow as tf  # TensorFlow only: lift the read out of a tf.function.
 
             with tf.init_scope():
-                return to_numpy(variable.value)
-        return to_numpy(variable.value)
+                value = variable.value
+                return None if value is None else to_numpy(value)
+        value = variable.value  # None while JAX's fit holds the values itself
+        return None if value is None else to_numpy(value)
     except (TypeError, ValueError, NotImplementedError, AttributeError):
         return None
