@@ -7,13 +7,13 @@ The paper's SGD training setup (:func:`compile_for_paper`,
 
 import dataclasses
 import math
-import os
 
 import keras
 import numpy as np
 
 from keras_sparse_rect import activations, names
 from keras_sparse_rect._arrays import to_numpy
+from keras_sparse_rect._memory import check_network_fits
 from keras_sparse_rect._validation import (
     check_bool,
     check_choice,
@@ -115,28 +115,6 @@ def _activation_kind(layer):
     )
 
 
-def _physical_memory():
-    """This machine's memory in bytes, or ``None`` where the platform does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _check_allocatable(input_shape, hidden_units, num_classes):
-    """Raises if the network's float32 weights alone exceed this machine's memory."""
-    sizes = (math.prod(input_shape), *hidden_units, num_classes)
-    layers = zip(sizes[:-1], sizes[1:], strict=True)
-    weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
-    memory = _physical_memory()
-    if memory is not None and 4 * weights > memory:
-        raise ValueError(
-            f"`hidden_units` asks for {weights:,} weights ({4 * weights / 2**30:.1f} GiB in "
-            f"float32), more than this machine's memory ({memory / 2**30:.1f} GiB); got "
-            f"hidden_units={hidden_units!r}."
-        )
-
-
 def _is_allocation_failure(error):
     """Whether ``error`` is a backend's out-of-memory error (TensorFlow, JAX, numpy)."""
     text = f"{type(error).__name__} {error}"
@@ -209,8 +187,9 @@ def build_deep_network(
 
     Raises:
         ValueError: naming the first invalid argument and its value; for
-            ``hidden_units`` also when the weights would not fit in this
-            machine's memory, or the backend fails to allocate them.
+            ``hidden_units`` also when training the network would need more
+            than this machine's memory (:func:`keras_sparse_rect._memory.check_network_fits`),
+            or the backend fails to allocate its weights.
 
     Example:
 
@@ -235,7 +214,7 @@ def build_deep_network(
         raise ValueError(
             f"`sparse` input must be of rank 1 per example; got input_shape={input_shape!r}."
         )
-    _check_allocatable(input_shape, hidden_units, num_classes)
+    check_network_fits("hidden_units", hidden_units, math.prod(input_shape), num_classes)
     try:
         return _build(
             input_shape, num_classes, hidden_units, activation, sign_flip, l1s, seed, sparse, name
