@@ -258,7 +258,11 @@ def _pretraining(config, unlabeled, folder, log_dir, steps, verbose):
     """The greedy layer-wise pretraining callback (``None`` without pretraining)."""
     if not (config.pretrain and config.pretrain_epochs > 0):
         return None
-    from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
+    from keras_sparse_rect.callbacks import (
+        CollapsePolicy,
+        GreedyLayerwisePretraining,
+        RateSelection,
+    )
     from keras_sparse_rect.models import PAPER_LEARNING_RATES
 
     return GreedyLayerwisePretraining(
@@ -269,9 +273,14 @@ def _pretraining(config, unlabeled, folder, log_dir, steps, verbose):
         batch_size=config.batch_size,
         checkpoint_dir=folder.join("pretraining"),
         log_dir=log_dir,
-        collapse_threshold=config.collapse_threshold,
-        eligible_dead_fraction=config.eligible_dead_fraction,
-        select_learning_rate=PAPER_LEARNING_RATES if config.protocol == "paper" else None,
+        collapse=CollapsePolicy(threshold=config.collapse_threshold),
+        rate_selection=(
+            RateSelection(
+                PAPER_LEARNING_RATES, eligible_dead_fraction=config.eligible_dead_fraction
+            )
+            if config.protocol == "paper"
+            else None
+        ),
         seed=config.seed,
         verbose=verbose,
         **steps,
