@@ -142,8 +142,8 @@ def fine_tune(
     when it holds another's. ``epochs`` and ``patience`` may differ: a finished
     run trains again (only when ``train``; gathered as it is otherwise) when
     ``protocol.patience`` is larger than its own (it might not have stopped
-    yet), or when its best epoch was its last (``capped``: stopped by the cap,
-    not at its best) and ``protocol.epochs`` is larger. ``initial_weights`` is
+    yet), or when the cap stopped it before its patience ran out (``capped``)
+    and ``protocol.epochs`` is larger. ``initial_weights`` is
     a list of weights, or a function returning one (called only when the run
     trains, e.g. to pretrain on first need).
 
@@ -248,8 +248,14 @@ def evaluate(model, data, x_labeled, batch_size=256):
 
 
 def capped(result):
-    """Whether a finished run's best epoch was its last allowed one (stopped by the cap)."""
-    return result["best_epoch"] >= result["settings"]["epochs"]
+    """Whether a finished run was stopped by the epoch cap before its patience ran out.
+
+    >>> capped({"best_epoch": 27, "epochs_trained": 30, "settings": {"epochs": 30, "patience": 5}})
+    True
+    """
+    settings = result["settings"]
+    trained = result["epochs_trained"]
+    return trained >= settings["epochs"] and result["best_epoch"] + settings["patience"] > trained
 
 
 def _without_epochs(settings):

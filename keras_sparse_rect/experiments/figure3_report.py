@@ -139,7 +139,7 @@ def points_markdown(points):
             f"| {tests or '-'} |"
         )
     if any(p.get("pretrained_capped") or p.get("not_pretrained_capped") for p in points):
-        lines += ["", "\\* a run's best epoch was its last allowed one: the cap stopped it."]
+        lines += ["", "\\* the epoch cap stopped a run of this point before its patience ran out."]
     return "\n".join(lines) + "\n"
 
 
