@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import sys
+import tempfile
 
 from absl import flags
 
@@ -163,15 +164,15 @@ def check_output_dir(path, flag):
         if not os.access(path, os.W_OK | os.X_OK):
             fail(f"{flag}={path} is not writable")
         return
-    missing = [os.path.abspath(path)]
-    while not os.path.exists(os.path.dirname(missing[-1])):
-        missing.append(os.path.dirname(missing[-1]))
-    try:  # made and removed again: the one sure test of whether it can be made
-        os.makedirs(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        fail(f"{flag}={path} cannot be created: {parent} is a file")
+    try:  # a folder of a unique name, made and removed: can folders be made there?
+        os.rmdir(tempfile.mkdtemp(prefix=".check-", dir=parent))
     except OSError as error:
         fail(f"{flag}={path} cannot be created: {error.strerror or error}")
-    for folder in missing:
-        os.rmdir(folder)
 
 
 # Keras, quietly ----------------------------------------------------------------------------

@@ -133,13 +133,14 @@ def _flag_value(field):
         )
 
 
-def config_from_flags(config_class=ImageExperimentConfig, **overrides):
+def config_from_flags(config_class=ImageExperimentConfig, *, check_output=True, **overrides):
     """A validated config of ``config_class`` from the parsed flags (plus ``overrides``).
 
     Every field defined as a flag is read from it; the others keep their
     defaults. A bad value prints one line naming the flag and exits with status
     2, and so does an output folder (``--model_dir``, ``--output_dir``) that is
-    a file or cannot be created, before Keras is loaded or any folder made.
+    a file or cannot be created, before Keras is loaded or any folder made
+    (``check_output=False``: an app that does not write there, such as a search).
     """
     fields = {
         field.name: _flag_value(field)
@@ -152,7 +153,7 @@ def config_from_flags(config_class=ImageExperimentConfig, **overrides):
     except ValueError as error:
         fail(flag_message(error))
     output = _OUTPUT_FIELD.get(config_class)
-    if output is not None:
+    if output is not None and check_output:
         check_output_dir(getattr(config, output), f"--{output}")
     return config
 

@@ -150,7 +150,7 @@ def _reject(names, experiment):
 def check_image_flags():
     """The image search's flags, before TensorFlow: ``(config, fixed values)``."""
     _reject(REVIEW_ONLY, "image")
-    config = app_flags.config_from_flags()
+    config = app_flags.config_from_flags(check_output=False)  # a search writes to --directory
     if config.strategy == "multi_worker_mirrored":
         raise ValueError(
             "--strategy=multi_worker_mirrored does not apply to a search: spread the "
