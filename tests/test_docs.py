@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -60,9 +61,18 @@ def test_indented_blocks_are_found():
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
-    for number, block in enumerate(python_blocks(page.read_text()), start=1):
-        code = compile(block, f"{_page_id(page)}, python block {number}", "exec")
-        exec(code, namespace)  # noqa: S102
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        for number, block in enumerate(python_blocks(page.read_text()), start=1):
+            code = compile(block, f"{_page_id(page)}, python block {number}", "exec")
+            exec(code, namespace)  # noqa: S102
+    # A page must teach the current API: a deprecated call in it is a stale example.
+    stale = [
+        f"{w.filename}, line {w.lineno}: {w.message}"
+        for w in caught
+        if issubclass(w.category, DeprecationWarning) and w.filename.startswith("docs/")
+    ]
+    assert not stale, "deprecated calls in the page: " + "; ".join(stale)
 
 
 def _api_identifiers():
