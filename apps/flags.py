@@ -2,12 +2,12 @@
 
 Three modules, one idea each:
 
-- :mod:`apps.config_flags`: flags generated from the experiments' config
+- :mod:`apps._config_flags`: flags generated from the experiments' config
   dataclasses, and the validated config and data they give;
-- :mod:`apps.cli`: the command-line error handling (one line naming the
+- :mod:`apps._cli`: the command-line error handling (one line naming the
   flag, exit status 2, no traceback), flag files, quiet Keras start-up, and
   the library's errors phrased from their fields;
-- :mod:`apps.review_flags`: the review apps' data flags (section 4.2).
+- :mod:`apps._review_flags`: the review apps' data flags (section 4.2).
 
 No module here imports Keras or TensorFlow until the flags are checked.
 
@@ -22,7 +22,7 @@ from absl import flags
 
 from keras_sparse_rect.experiments.configs import ImageExperimentConfig, SentimentConfig
 
-from .cli import (
+from ._cli import (
     check_flagfiles,
     check_output_dir,
     collapse_message,
@@ -36,7 +36,7 @@ from .cli import (
     run_errors_fail,
     verbosity,
 )
-from .config_flags import (
+from ._config_flags import (
     SINGLE_RUN_FIELDS,
     check_dataset,
     check_loaded_network,
@@ -48,7 +48,7 @@ from .config_flags import (
     define_verbose_flag,
     strategy_and_data,
 )
-from .review_flags import (
+from ._review_flags import (
     REVIEW_DATA,
     REVIEW_FIELDS,
     REVIEW_FILE_FLAGS,

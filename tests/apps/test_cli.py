@@ -1,9 +1,9 @@
-"""apps/cli.py: the library's errors phrased from their fields, in the flags' terms."""
+"""apps/_cli.py: the library's errors phrased from their fields, in the flags' terms."""
 
 import pytest
 from absl import flags
 
-from apps import cli
+from apps import _cli as cli
 
 
 class _Collapse(RuntimeError):

@@ -22,8 +22,8 @@ from absl import flags
 from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.experiments.configs import SentimentConfig
 
-from .cli import fail, flag_message
-from .config_flags import define_config_flags
+from ._cli import fail, flag_message
+from ._config_flags import define_config_flags
 
 FLAGS = flags.FLAGS
 

@@ -31,7 +31,7 @@ from keras_sparse_rect.experiments.configs import (
 )
 from keras_sparse_rect.names import image_dataset_choices, is_image_dataset
 
-from .cli import check_output_dir, fail, flag_message, import_keras_quietly, native_stderr_silenced
+from ._cli import check_output_dir, fail, flag_message, import_keras_quietly, native_stderr_silenced
 
 FLAGS = flags.FLAGS
 
