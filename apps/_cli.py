@@ -263,29 +263,24 @@ def conflict_message(error):
 
 
 def _run_errors():
-    """``(run folder errors, pretraining collapse error)``, the classes to catch."""
+    """``(run folder conflict, full disk, pretraining collapse)``: the error classes to catch."""
     from keras_sparse_rect.callbacks import PretrainingCollapseError
-    from keras_sparse_rect.experiments import image
+    from keras_sparse_rect.experiments import run_errors
 
-    conflicts = {image.RunConflictError}
-    try:  # the run-folder module's errors (the image experiment's may be the same class)
-        from keras_sparse_rect.experiments import run_errors
-
-        conflicts.add(run_errors.RunConflictError)
-    except ImportError:
-        pass
-    return tuple(conflicts), PretrainingCollapseError
+    return run_errors.RunConflictError, run_errors.NoSpaceLeftError, PretrainingCollapseError
 
 
 @contextlib.contextmanager
 def run_errors_fail():
-    """One line and exit 2 for a run folder in use or of another configuration, and for
-    pretraining that diverged or collapsed, each phrased from the error's fields."""
-    conflict, collapse = _run_errors()
+    """One line and exit 2 for a run folder in use or of another configuration, a full
+    disk, and pretraining that diverged or collapsed, each phrased from the error's fields."""
+    conflict, no_space, collapse = _run_errors()
     try:
         yield
     except conflict as error:
         fail(conflict_message(error))
+    except no_space as error:  # its message names the folder and the state kept
+        fail(error)
     except collapse as error:
         fail(collapse_message(error))
 

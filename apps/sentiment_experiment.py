@@ -17,6 +17,9 @@ FLAGS = flags.FLAGS
 
 app_flags.define_review_flags()
 app_flags.define_sentiment_flags()
+flags.DEFINE_bool(
+    "restart", False, "Delete the run in --output_dir (finished or not) and start afresh."
+)
 
 
 def main(argv):
@@ -35,7 +38,11 @@ def main(argv):
 
     with app_flags.run_errors_fail():
         result = run_sentiment_experiment(
-            config, reviews, data_name=name, verbose=app_flags.verbosity()
+            config,
+            reviews,
+            data_name=name,
+            verbose=app_flags.verbosity(),
+            restart=FLAGS.restart,
         )
     print(summary(result))
 

@@ -33,6 +33,7 @@ _SUBMODULES = (
     "losses",
     "metrics",
     "models",
+    "names",
     "regularizers",
     "sparse",
     "stats",

@@ -123,3 +123,38 @@ def test_a_corrupt_compressed_file_is_one_line_naming_the_flag_and_file(tmp_path
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and f"--reviews: {path}" in lines[0], lines
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_another_configuration_is_refused_until_restart(tmp_path):
+    path = write_star_reviews(tmp_path / "r.jsonl", 30)
+    flags = [f"--reviews={path}", "--text_column=body", "--rating_column=stars"]
+    out = tmp_path / "out"
+    first = run_in_process(APP, *flags, "--models=no_hidden", *SMALL, f"--output_dir={out}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    finished = (out / "result.json").read_text()
+    changed = [*SMALL[:-2], "--epochs=2", "--pretrain_epochs=1"]
+    refused = run_in_process(APP, *flags, "--models=no_hidden", *changed, f"--output_dir={out}")
+    assert refused.returncode == 2
+    lines = error_lines(refused.stderr)
+    assert len(lines) == 1 and f"--output_dir={out}" in lines[0] and "--restart" in lines[0]
+    assert (out / "result.json").read_text() == finished  # the finished run is untouched
+    again = run_in_process(
+        APP, *flags, "--models=no_hidden", *changed, "--restart", f"--output_dir={out}"
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "result.json").read_text())["config"]["epochs"] == 2
+
+
+def test_a_full_disk_is_one_line(tmp_path, monkeypatch):
+    from keras_sparse_rect.experiments import run_errors, sentiment
+
+    def full(*args, **kwargs):
+        raise run_errors.NoSpaceLeftError(str(tmp_path / "o"), "1 fold")
+
+    monkeypatch.setattr(sentiment, "run_sentiment_experiment", full)
+    path = write_star_reviews(tmp_path / "r.jsonl", 30)
+    flags = [f"--reviews={path}", "--text_column=body", "--rating_column=stars"]
+    result = run_in_process(APP, *flags, "--models=no_hidden", *SMALL, f"--output_dir={tmp_path}/o")
+    assert result.returncode == 2
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "no space left" in lines[0]
