@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from _data import load_digits  # noqa: E402  (bench/_data.py)
 
 from keras_sparse_rect.callbacks import GreedyLayerwisePretraining  # noqa: E402
+from keras_sparse_rect.callbacks.history import layer_values  # noqa: E402
 from keras_sparse_rect.models import build_deep_network, compile_for_paper  # noqa: E402
 
 
@@ -103,8 +104,8 @@ def main():
         f"{args.batch_size}, {x.shape[0]} unlabeled examples"
     )
     print(f"pretraining, {args.epochs} epochs per layer: {total:.1f} s (caching, compilation)")
-    for layer in (1, 2, 3):
-        curve = pretraining.history[f"pretrain/layer_{layer}/reconstruction"]
+    curves = layer_values(pretraining.history, "reconstruction", 3, last=False)
+    for layer, curve in enumerate(curves, start=1):
         epochs = ", ".join(f"{s:.2f}" for s in timer.layers[layer - 1])
         print(f"  layer {layer}: epochs {epochs} s; reconstruction {[round(v, 2) for v in curve]}")
     print(f"fastest of {args.repeats} more epochs per layer, alternating between layers:")
