@@ -13,7 +13,6 @@ of the same settings is reused, one of other settings refused.
 """
 
 import dataclasses
-import json
 import math
 import os
 import time
@@ -22,6 +21,7 @@ import numpy as np
 
 from keras_sparse_rect import results
 from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.experiments.run_lock import holding
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,18 +57,10 @@ def run_settings(config, protocol, **extra):
 def _build(config, data):
     import keras
 
-    from keras_sparse_rect.models import build_deep_network
+    from keras_sparse_rect.experiments.image import build_network
 
     keras.utils.set_random_seed(config.seed)
-    return build_deep_network(
-        data.input_shape,
-        data.num_classes,
-        hidden_units=tuple(config.hidden_units),
-        activation=config.activation,
-        sign_flip=config.sign_flip,
-        l1=config.l1,
-        seed=config.seed,
-    )
+    return build_network(config, data)
 
 
 def pretrained_weights(config, data, folder, verbose=0):
@@ -84,9 +76,6 @@ def pretrained_weights(config, data, folder, verbose=0):
         ``(weights, summary)``: the list of the network's weights and a dict
         (dead fraction per layer, collapsed layers, wall time).
     """
-    from keras_sparse_rect.callbacks import GreedyLayerwisePretraining
-    from keras_sparse_rect.models import steps_per_execution_for
-
     every = config.to_dict()
     settings = {k: every[k] for k in ("dataset", "activation", "hidden_units", "l1", "sign_flip")}
     settings.update(
@@ -96,11 +85,21 @@ def pretrained_weights(config, data, folder, verbose=0):
     )
     weights_path = os.path.join(folder, "pretrained.npz")
     summary_path = os.path.join(folder, "pretraining.json")
-    summary = _read_json(summary_path)
+    summary = results.read_json(summary_path)
     if summary and summary.get("settings") == settings and os.path.exists(weights_path):
         with np.load(weights_path, allow_pickle=False) as arrays:
             return [arrays[f"w{i}"] for i in range(len(arrays.files))], summary
     os.makedirs(folder, exist_ok=True)
+    with holding(folder):
+        return _pretrain(config, data, folder, settings, verbose)
+
+
+def _pretrain(config, data, folder, settings, verbose):
+    from keras_sparse_rect.callbacks import CollapsePolicy, GreedyLayerwisePretraining
+    from keras_sparse_rect.models import steps_per_execution_for
+
+    weights_path = os.path.join(folder, "pretrained.npz")
+    summary_path = os.path.join(folder, "pretraining.json")
     started = time.perf_counter()
     model = _build(config, data)
     pretraining = GreedyLayerwisePretraining(
@@ -110,7 +109,7 @@ def pretrained_weights(config, data, folder, verbose=0):
         noise=list(config.per_layer("noise")),
         batch_size=config.batch_size,
         checkpoint_dir=os.path.join(folder, "checkpoints"),
-        collapse_threshold=config.collapse_threshold,
+        collapse=CollapsePolicy(threshold=config.collapse_threshold),
         steps_per_execution=steps_per_execution_for(data.x_train.shape[0], config.batch_size),
         seed=config.seed,
         verbose=verbose,
@@ -155,7 +154,7 @@ def fine_tune(
     path = os.path.join(folder, "result.json")
     predictions = os.path.join(folder, "test_predictions.npy")
     y_test = np.asarray(data.y_test).ravel()
-    finished = _read_json(path)
+    finished = results.read_json(path)
     if finished is not None and os.path.exists(predictions):
         if _without_epochs(finished.get("settings")) != _without_epochs(settings):
             from keras_sparse_rect.experiments.image import RunConflictError
@@ -174,11 +173,21 @@ def fine_tune(
             return {**finished, "test_correct": correct, "reused": True}
     if not train:
         return None
+    os.makedirs(folder, exist_ok=True)
+    with holding(folder):
+        return _fine_tune(
+            config, data, labeled, protocol, folder, settings, initial_weights, verbose
+        )
+
+
+def _fine_tune(config, data, labeled, protocol, folder, settings, initial_weights, verbose):
     import keras
 
     from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
 
-    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "result.json")
+    predictions = os.path.join(folder, "test_predictions.npy")
+    y_test = np.asarray(data.y_test).ravel()
     started = time.perf_counter()
     model = _build(config, data)
     if callable(initial_weights):
@@ -260,11 +269,3 @@ def capped(result):
 
 def _without_epochs(settings):
     return {k: v for k, v in (settings or {}).items() if k not in ("epochs", "patience")}
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None

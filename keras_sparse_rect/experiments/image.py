@@ -236,20 +236,27 @@ def _steps(config, x_train):
     return {"steps_per_execution": steps_per_execution_for(x_train.shape[0], config.batch_size)}
 
 
+def build_network(config, data):
+    """The (uncompiled) network of section 4.1 that ``config`` describes, for ``data``."""
+    from keras_sparse_rect.models import build_deep_network
+
+    return build_deep_network(
+        data.input_shape,
+        data.num_classes,
+        hidden_units=tuple(config.hidden_units),
+        activation=config.activation,
+        sign_flip=config.sign_flip,
+        l1=config.l1,
+        seed=config.seed,
+    )
+
+
 def _build(config, data, strategy, steps):
     """The network of section 4.1, built and compiled inside the strategy's scope."""
-    from keras_sparse_rect.models import build_deep_network, compile_for_paper
+    from keras_sparse_rect.models import compile_for_paper
 
     with strategy.scope():
-        model = build_deep_network(
-            data.input_shape,
-            data.num_classes,
-            hidden_units=tuple(config.hidden_units),
-            activation=config.activation,
-            sign_flip=config.sign_flip,
-            l1=config.l1,
-            seed=config.seed,
-        )
+        model = build_network(config, data)
         compile_for_paper(model, learning_rate=config.learning_rate, **steps)
     return model
 

@@ -281,3 +281,21 @@ def test_a_model_dir_that_is_a_file_is_refused(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match="is a file, not a folder"):
         folder(path).claim().__enter__()
+
+
+def test_a_grid_run_held_by_another_process_is_refused_and_released_after(tmp_path):
+    from keras_sparse_rect.experiments.run_lock import holding
+
+    path = tmp_path / "run"
+    process = holder_process(path)
+    try:
+        with pytest.raises(RunLockedError) as caught:
+            with holding(str(path)):
+                pass
+        assert caught.value.pid == process.pid
+    finally:
+        process.kill()
+        process.wait()
+    with holding(str(path)) as mine:  # the killed holder's lock is stale
+        assert lock_holder(path)["pid"] == os.getpid() == mine["pid"]
+    assert lock_holder(path) is None
