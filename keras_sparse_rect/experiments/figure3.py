@@ -48,7 +48,7 @@ FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: Neuron types of the right panel.
 NEURONS = ("rectifier", "tanh")
 #: Pretraining rates per layer that Table 1's selection (section 4.1) chose on full
-#: MNIST for seeds 0 - 2 (README, Table 1 on full MNIST); the fine-tuning rate was 0.01.
+#: MNIST for seeds 0 - 2 (docs/results/table1.md); the fine-tuning rate was 0.01.
 PRETRAIN_RATES = {"rectifier": (0.01, 0.001, 0.01), "tanh": (0.01, 0.01, 0.01)}
 #: Section 4.1 states the L1 penalty for rectifier networks (Table 1: ``l1_neurons``).
 L1_NEURONS = ("rectifier",)

@@ -25,10 +25,10 @@ PyTorch is not installed in this project's environment). At batch 1 JAX reads th
 in a fused loop (1.9 - 3.3 x the dense compiled forward per call on 2 CPU cores with
 :func:`use_synchronous_dispatch`, which also halves the call's latency: the sparse forward
 takes ~0.1 ms, the dense one 0.2 - 0.45 ms depending on the day); TensorFlow gathers them
-instead and measured no gain (0.76 - 0.95 x, see :data:`ROW_LOOP_BACKENDS` and the README's
-"Sparse inference"), so :func:`choose_by_timing` keeps the dense program there. The Keras layer
-:class:`SparseRectifierStack` saves to ``.keras`` and exports (``model.export``) with the batch
-dimension unknown; there it uses the batch-1 capacities, with the dense fallback for larger
+instead and measured no gain (0.76 - 0.95 x, see :data:`ROW_LOOP_BACKENDS` and
+docs/results/benchmarks.md), so :func:`choose_by_timing` keeps the dense program there. The
+Keras layer :class:`SparseRectifierStack` saves to ``.keras`` and exports (``model.export``)
+with the batch dimension unknown; there it uses the batch-1 capacities, with the dense fallback for larger
 batches. Whether gathering pays is the serving machine's answer: :func:`choose_by_timing`
 times both forwards there and keeps the gathered plan only where it is faster.
 

@@ -140,7 +140,7 @@ def use_synchronous_dispatch(enabled=True):
     program as short as a batch-1 forward (~0.1 ms) the hand-off and the wait for the result
     cost as much as the computation. On 2 CPU cores ``bench/sparse_inference.py`` measured,
     per batch-1 call of the 3 x 1000 network: gathered forward 190 -> 90 us, dense
-    385 -> 237 us (README, "Sparse inference"). A serving process calls this once,
+    385 -> 237 us (docs/log/sparse-inference.md). A serving process calls this once,
     **before JAX creates any array** (JAX reads the setting when it starts its CPU client).
     Training still works with it, but ``fit`` then no longer overlaps Python with
     computation, so leave it off in training jobs.

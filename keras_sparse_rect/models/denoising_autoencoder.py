@@ -90,7 +90,7 @@ class DenoisingAutoencoder(AutoencoderBase):
     ``sign_consistent=False`` is Glorot's DeepANN: the signed code through
     ``W^T``, where for every pair with ``s_i != t_j`` (half of them) the
     decoder's gradient pushes ``W_ij`` against the encoder's; on full MNIST
-    this left 41-99% of the second layer dead (README, "Why layer 2 died").
+    this left 41-99% of the second layer dead (docs/guide/pretraining.md).
 
     Args:
         units: number of hidden units, >= 1.

@@ -44,7 +44,7 @@ class RateSelection:
     of the units dead, the next-best candidate is trained instead; when every
     one does, the training with the fewest dead units is kept. On full MNIST a
     rate that left 29.8% of layer 2 dead, under a 0.5 bound, cost the
-    fine-tuned network 0.3 points of test error (README, Table 1).
+    fine-tuned network 0.3 points of test error (docs/results/table1.md).
 
     Passed to ``GreedyLayerwisePretraining(rate_selection=...)`` as an object
     or as its ``get_config()`` dict, the way Keras passes a learning-rate schedule.

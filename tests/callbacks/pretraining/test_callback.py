@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import pathlib
 import re
 import subprocess
 import sys
@@ -20,8 +19,6 @@ from keras_sparse_rect.models import (
 )
 from tests.callbacks.pretraining.common import WeightsAtFirstEpoch, digits, small_network
 from tests.helpers import save_and_reload, to_numpy
-
-README = pathlib.Path(__file__).resolve().parents[3] / "README.md"
 
 # The paper's rectifier network, pretrained then fine-tuned (shared by several tests) --------
 
@@ -203,19 +200,6 @@ def test_pretraining_under_mirrored_strategy():
             logs[f"pretrain/layer_{layer}/reconstruction"],
             rtol=1e-5,
         )
-
-
-@pytest.mark.slow
-def test_readme_pretraining_example_runs():
-    section = README.read_text().split("## Pretraining: stacked denoising autoencoders")[1]
-    section = section.split("\n## ")[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert blocks, "the README's pretraining section has no python example"
-    namespace = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102
-    history = namespace["history"].history
-    assert "pretrain/layer_1/reconstruction" in history
-    assert history["accuracy"][-1] > 0.5
 
 
 def test_the_layer_specs_passed_down_decide_the_autoencoders_l1():
