@@ -18,19 +18,20 @@ The sign pattern of :class:`~keras_sparse_rect.layers.SignFlippedRectifier` is f
 next layer's kernel rows (``(relu(z) * s) @ W == relu(z) @ (s[:, None] * W)``), so a unit counts
 as active when its output is non-zero, negative or positive.
 
-Backends: the numerics are ``keras.ops`` (``top_k``, ``take``, ``cond``). :func:`compile_forward`
-compiles them with ``tf.function(jit_compile=True)`` on TensorFlow and ``jax.jit`` on JAX; on any
-other backend (PyTorch) it returns the same ``keras.ops`` function uncompiled (untested here:
-PyTorch is not installed in this project's environment). At batch 1 JAX reads the active rows
-in a fused loop (1.9 - 3.3 x the dense compiled forward per call on 2 CPU cores with
-:func:`use_synchronous_dispatch`, which also halves the call's latency: the sparse forward
-takes ~0.1 ms, the dense one 0.2 - 0.45 ms depending on the day); TensorFlow gathers them
-instead and measured no gain (0.76 - 0.95 x, see :data:`ROW_LOOP_BACKENDS` and
+Backends: the numerics are ``keras.ops`` (``top_k``, ``take``, ``cond``).
+:func:`compile_forward` compiles them with ``tf.function(jit_compile=True)`` on TensorFlow and
+``jax.jit`` on JAX; on any other backend (PyTorch) it returns the same ``keras.ops`` function
+uncompiled (untested here: PyTorch is not installed in this project's environment). At batch 1
+JAX reads the active rows in a fused loop (1.9 - 3.3 x the dense compiled forward per call on 2
+CPU cores with :func:`use_synchronous_dispatch`, which also halves the call's latency: the
+sparse forward takes ~0.1 ms, the dense one 0.2 - 0.45 ms depending on the day); TensorFlow
+gathers them instead and measured no gain (0.76 - 0.95 x, see :data:`ROW_LOOP_BACKENDS` and
 docs/results/benchmarks.md), so :func:`choose_by_timing` keeps the dense program there. The
 Keras layer :class:`SparseRectifierStack` saves to ``.keras`` and exports (``model.export``)
-with the batch dimension unknown; there it uses the batch-1 capacities, with the dense fallback for larger
-batches. Whether gathering pays is the serving machine's answer: :func:`choose_by_timing`
-times both forwards there and keeps the gathered plan only where it is faster.
+with the batch dimension unknown; there it uses the batch-1 capacities, with the dense fallback
+for larger batches. Whether gathering pays is the serving machine's answer:
+:func:`choose_by_timing` times both forwards there and keeps the gathered plan only where it is
+faster.
 
 Rooms: :mod:`.steps` (a trained network's ``Dense`` steps), :mod:`.kernels` (the gathered
 forward), :mod:`.layer` (:class:`SparseRectifierStack`), :mod:`.calibration` (capacities and
