@@ -21,6 +21,7 @@ import numpy as np
 
 from keras_sparse_rect import results
 from keras_sparse_rect._validation import check_int
+from keras_sparse_rect.experiments.run_folder import RunFolder
 from keras_sparse_rect.experiments.run_lock import holding
 
 
@@ -173,20 +174,23 @@ def fine_tune(
             return {**finished, "test_correct": correct, "reused": True}
     if not train:
         return None
-    os.makedirs(folder, exist_ok=True)
-    with holding(folder):
-        return _fine_tune(
-            config, data, labeled, protocol, folder, settings, initial_weights, verbose
-        )
+    run = RunFolder(
+        folder,
+        settings,
+        resumable=("epochs", "patience"),
+        required=("test_predictions.npy",),
+        identity=lambda result: result.get("settings"),
+    )
+    with run.claim():
+        return _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose)
 
 
-def _fine_tune(config, data, labeled, protocol, folder, settings, initial_weights, verbose):
+def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
     import keras
 
+    from keras_sparse_rect.experiments.run_callbacks import RunProgress
     from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
 
-    path = os.path.join(folder, "result.json")
-    predictions = os.path.join(folder, "test_predictions.npy")
     y_test = np.asarray(data.y_test).ravel()
     started = time.perf_counter()
     model = _build(config, data)
@@ -213,14 +217,14 @@ def _fine_tune(config, data, labeled, protocol, folder, settings, initial_weight
         epochs=protocol.epochs,
         validation_data=(data.x_val, data.y_val),
         validation_batch_size=256,
-        callbacks=[stopping, keras.callbacks.TerminateOnNaN()],
+        callbacks=[RunProgress(run), stopping, keras.callbacks.TerminateOnNaN()],
         verbose=verbose,
     )
     trained = time.perf_counter()
     evaluation = evaluate(model, data, data.x_train[labeled])
     epochs = len(history.history.get("loss", []))
     result = {
-        "settings": settings,
+        "settings": run.config,
         **{k: v for k, v in evaluation.items() if k != "test_predictions"},
         "best_epoch": int(stopping.best_epoch) + 1,
         "epochs_trained": epochs,
@@ -229,12 +233,15 @@ def _fine_tune(config, data, labeled, protocol, folder, settings, initial_weight
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "train_examples_per_s": round(epochs * x.shape[0] / max(trained - started, 1e-9), 1),
         "wall_time_s": round(time.perf_counter() - started, 1),
+        "timings_s": run.timings(),
         "environment": results.environment(),
     }
-    with results.atomic_path(predictions) as tmp:
+
+    def write_predictions(tmp):
         with open(tmp, "wb") as f:
             np.save(f, evaluation["test_predictions"].astype("int32"), allow_pickle=False)
-    results.write_json_atomic(path, result)
+
+    result = run.finish(result, files={"test_predictions.npy": write_predictions})
     return {**result, "test_correct": evaluation["test_predictions"] == y_test}
 
 
