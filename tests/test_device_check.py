@@ -38,10 +38,7 @@ def test_nothing_is_installed_when_keras_and_zarr_import(device_check):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "jax",
-    reason="the script chooses its own backends (JAX, PyTorch): run once, in the JAX suite",
-)
+@pytest.mark.once("jax")  # the script chooses its own backends (JAX, PyTorch)
 def test_dry_run_runs_every_step_without_tensorflow(tmp_path):
     run = subprocess.run(
         [sys.executable, SCRIPT, "--dry_run", "--epochs=1", "--budget_s=850"],

@@ -1,7 +1,8 @@
 """Every ``python`` block of the README and of ``docs/`` runs, and the API reference is whole.
 
 The blocks of one page run in order in one namespace (a later block may use what an
-earlier one made), in a temporary working directory, on the suite's backend. A line
+earlier one made), in a temporary working directory, in the TensorFlow suite (once: the
+examples call the public API, which the rest of the suite tests on both backends). A line
 that would take minutes carries its fast replacement after a marker::
 
     epochs = 50  # in tests: epochs = 1
@@ -20,6 +21,9 @@ import textwrap
 import warnings
 
 import pytest
+
+# The examples use the public API, which the rest of the suite tests on both backends.
+pytestmark = pytest.mark.once("tensorflow")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -3,6 +3,11 @@
 import pathlib
 import re
 
+import pytest
+
+# The README's examples use the public API, which the rest of the suite tests on both backends.
+pytestmark = pytest.mark.once("tensorflow")
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
@@ -30,6 +35,7 @@ def test_readme_links_exist():
         assert (ROOT / target).exists(), f"README.md links to {target}, which does not exist"
 
 
+@pytest.mark.xla  # as a reader runs them: XLA on, on TensorFlow too
 def test_readme_examples_run(capsys):
     # Both python blocks in order, as a reader would paste them: the layers in a model of
     # one's own, then greedy pretraining (tests/test_docs.py runs the pages in docs/).

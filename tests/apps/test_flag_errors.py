@@ -15,6 +15,9 @@ import pytest
 
 from .conftest import ROOT
 
+# Every refusal here happens before Keras is imported: no backend is involved.
+pytestmark = pytest.mark.once("tensorflow")
+
 # Runs an app as ``python -m`` does, then says whether TensorFlow or Keras was loaded.
 _RUNNER = (
     "import atexit, runpy, sys\n"

@@ -63,6 +63,7 @@ FIGURE3 = ["--hidden_units=16", "--batch_size=50", "--epochs=2", "--patience=1",
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")  # the app's plumbing; tests/experiments/ test its library on both
 def test_sparsity_sweep(tiny_mnist, tmp_path):
     args = [f"--dataset={tiny_mnist}", f"--model_dir={tmp_path}", "--num_networks=2", *FIGURE3]
     lane = run_app("apps.sparsity_sweep", *args, "--beyond_l1=0.003", "--lane=1/2")
@@ -105,6 +106,7 @@ def test_only_finished_without_finished_runs_says_so(tiny_mnist, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")  # the app's plumbing; tests/experiments/ test its library on both
 def test_labeled_fraction(tiny_mnist, tmp_path):
     run = run_app(
         "apps.labeled_fraction",

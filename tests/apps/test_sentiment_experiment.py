@@ -15,6 +15,7 @@ SMALL = ["--num_terms=300", "--hidden_units=16", "--folds=2", "--epochs=1", "--p
 
 
 @pytest.mark.slow
+@pytest.mark.once("tensorflow")  # the app's plumbing; tests/experiments/ test its library on both
 def test_app_runs_end_to_end_on_the_default_data(tmp_path):
     rotten_tomatoes_csv()  # the cached default corpus (skips if it cannot be fetched)
     started = time.perf_counter()

@@ -13,6 +13,7 @@ from keras_sparse_rect.models import (
 from tests.helpers import to_numpy
 
 
+@pytest.mark.xla
 def test_compile_for_paper_is_constant_rate_sgd_with_fast_settings():
     model = build_deep_network((16,), 3, hidden_units=(8,))
     compile_for_paper(model, learning_rate=0.05)

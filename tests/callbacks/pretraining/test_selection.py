@@ -1,7 +1,5 @@
 """Choosing each layer's learning rate (section 4.1)."""
 
-import os
-
 import keras
 import pytest
 
@@ -168,10 +166,7 @@ def _tiny(x, **kwargs):
     return pretraining, history
 
 
-@pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "jax",
-    reason="argument plumbing, the same on every backend: run once, in the JAX suite",
-)
+@pytest.mark.once("jax")  # argument plumbing, the same on every backend
 def test_the_deprecated_keywords_warn_and_behave_as_the_settings_objects():
     x, _ = digits()
     with pytest.warns(DeprecationWarning, match="select_learning_rate.*rate_selection="):
