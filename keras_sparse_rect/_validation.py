@@ -119,6 +119,7 @@ def check_int_sequence(name, values, *, minimum=1, count=None, maximum=None):
             and repeated, as by :func:`per_layer`).
         maximum: if given, the largest value allowed (e.g. what can be allocated).
     """
+    given = values
     if isinstance(values, numbers.Integral) and not isinstance(values, bool):
         values = (values,)
     try:
@@ -141,7 +142,9 @@ def check_int_sequence(name, values, *, minimum=1, count=None, maximum=None):
     ):
         bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         many = "one or more ints" if count is None else f"one int or {count} ints"
-        got = list(values) if values else values
+        # What the caller wrote ([] stays [], 0 stays 0); anything else iterable as a list.
+        plain = isinstance(given, (list, tuple, str, bytes, numbers.Number)) or values is None
+        got = given if plain else list(values)
         raise ValueError(f"`{name}` must be {many} {bound}; got {name}={got!r}.")
     values = tuple(int(v) for v in values)
     return values * count if count is not None and len(values) == 1 else values

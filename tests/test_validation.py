@@ -1,8 +1,16 @@
 """keras_sparse_rect._validation: the shared argument checks."""
 
+import re
+
 import pytest
 
-from keras_sparse_rect._validation import MAX_SEED, check_inside, check_int, check_seed
+from keras_sparse_rect._validation import (
+    MAX_SEED,
+    check_inside,
+    check_int,
+    check_int_sequence,
+    check_seed,
+)
 
 
 @pytest.mark.parametrize("seed", [10**20, 2**32, -1, 1.5, True, "0"])
@@ -37,3 +45,16 @@ def test_check_inside_refuses_paths_that_leave_the_folder(path):
 
 def test_check_inside_accepts_a_subfolder():
     assert check_inside("project_name", "stage1/run", "directory") == "stage1/run"
+
+
+@pytest.mark.parametrize(
+    "values, shown", [([], "[]"), ((), "()"), (0, "0"), ([3, 0], "[3, 0]"), ("12", "'12'")]
+)
+def test_check_int_sequence_shows_what_the_caller_wrote(values, shown):
+    with pytest.raises(ValueError, match=re.escape(f"got units={shown}.") + "$"):
+        check_int_sequence("units", values)
+
+
+def test_check_int_sequence_shows_an_iterator_as_a_list():
+    with pytest.raises(ValueError, match=r"got units=\[2, -1\]\.$"):
+        check_int_sequence("units", iter([2, -1]))

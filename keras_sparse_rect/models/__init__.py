@@ -16,6 +16,7 @@ from keras_sparse_rect.models.deep_network import (
     copy_hidden_weights,
     hidden_layer_names,
     hidden_layer_specs,
+    hidden_layers,
     hidden_weights,
 )
 from keras_sparse_rect.models.denoising_autoencoder import (
@@ -43,6 +44,7 @@ __all__ = [
     "copy_hidden_weights",
     "hidden_layer_names",
     "hidden_layer_specs",
+    "hidden_layers",
     "hidden_weights",
     "resolve_jit_compile",
     "steps_per_execution_for",

@@ -84,7 +84,7 @@ def hidden_layer_specs(model):
         ValueError: a hidden layer's non-linearity is not a rectifier,
             softplus or tanh.
     """
-    pairs = _hidden_pairs(model)
+    pairs = hidden_layers(model)
     carried = getattr(model, "hidden_layer_specs", None)
     if carried is not None and len(carried) == len(pairs):
         return tuple(carried)
@@ -292,7 +292,7 @@ def hidden_weights(model):
     >>> copy_hidden_weights(weights, fresh_model)  # doctest: +SKIP
     """
     out = []
-    for dense, activation in _hidden_pairs(model):
+    for dense, activation in hidden_layers(model):
         signs = getattr(activation, "signs", None)
         out.append(
             (
@@ -318,7 +318,7 @@ def copy_hidden_weights(source, target):
         ValueError: ``source`` has more layers than ``target``, or a shape differs.
     """
     weights = hidden_weights(source) if isinstance(source, keras.Model) else list(source)
-    pairs = _hidden_pairs(target)
+    pairs = hidden_layers(target)
     if len(weights) > len(pairs):
         raise ValueError(
             f"`source` has {len(weights)} hidden layers but `target` {target.name!r} has "
@@ -341,7 +341,16 @@ def copy_hidden_weights(source, target):
     return target
 
 
-def _hidden_pairs(model):
+def hidden_layers(model):
+    """The ``(dense, activation)`` layers of each hidden layer of ``model``, in order.
+
+    Found by the names of :func:`hidden_layer_names`; a model without them gives ``[]``.
+
+    >>> import keras_sparse_rect as ksr
+    >>> model = ksr.models.build_deep_network((8,), 2, hidden_units=(4, 4))
+    >>> [(dense.name, activation.name) for dense, activation in hidden_layers(model)]
+    [('hidden_1_dense', 'hidden_1'), ('hidden_2_dense', 'hidden_2')]
+    """
     names = {layer.name for layer in model.layers}
     pairs = []
     while True:

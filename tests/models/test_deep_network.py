@@ -9,6 +9,7 @@ from keras_sparse_rect.layers import SignFlippedRectifier
 from keras_sparse_rect.models import (
     build_deep_network,
     compile_for_paper,
+    hidden_layers,
 )
 from keras_sparse_rect.regularizers import ActivityL1
 from keras_sparse_rect.utils import hidden_tensors
@@ -152,6 +153,7 @@ def test_no_hidden_layer_and_per_layer_l1():
     flat = build_deep_network((50,), 5, hidden_units=(), sparse=True)
     assert [type(layer).__name__ for layer in flat.layers] == ["InputLayer", "SparseDense"]
     assert flat.hidden_layer_specs == ()
+    assert hidden_layers(flat) == []
     model = build_deep_network((50,), 5, hidden_units=(8, 8, 8), l1=(1e-4, 0.0, 0.0))
     assert [spec.l1 for spec in model.hidden_layer_specs] == [1e-4, 0.0, 0.0]
     assert model.get_layer("hidden_1").activity_regularizer.l1 == 1e-4

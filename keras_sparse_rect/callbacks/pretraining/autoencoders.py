@@ -38,7 +38,7 @@ def hidden_layers(model, specs=None):
     Raises:
         ValueError: if the model has no such layers, or ``specs`` another number.
     """
-    pairs = deep_network._hidden_pairs(model)
+    pairs = deep_network.hidden_layers(model)
     if not pairs:
         names = sorted(layer.name for layer in model.layers)
         raise ValueError(
