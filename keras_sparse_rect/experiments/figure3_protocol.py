@@ -84,8 +84,7 @@ def pretrained_weights(config, data, folder, verbose=0):
         pretrain_learning_rate=every["pretrain_learning_rate"],
         unlabeled=int(data.x_train.shape[0]),
     )
-    weights_path = os.path.join(folder, "pretrained.npz")
-    summary_path = os.path.join(folder, "pretraining.json")
+    weights_path, summary_path = _pretraining_paths(folder)
     summary = results.read_json(summary_path)
     if summary and summary.get("settings") == settings and os.path.exists(weights_path):
         with np.load(weights_path, allow_pickle=False) as arrays:
@@ -95,12 +94,16 @@ def pretrained_weights(config, data, folder, verbose=0):
         return _pretrain(config, data, folder, settings, verbose)
 
 
+def _pretraining_paths(folder):
+    """The cached weights and summary of :func:`pretrained_weights` in ``folder``."""
+    return os.path.join(folder, "pretrained.npz"), os.path.join(folder, "pretraining.json")
+
+
 def _pretrain(config, data, folder, settings, verbose):
     from keras_sparse_rect.callbacks import CollapsePolicy, GreedyLayerwisePretraining
     from keras_sparse_rect.models import steps_per_execution_for
 
-    weights_path = os.path.join(folder, "pretrained.npz")
-    summary_path = os.path.join(folder, "pretraining.json")
+    weights_path, summary_path = _pretraining_paths(folder)
     started = time.perf_counter()
     model = _build(config, data)
     pretraining = GreedyLayerwisePretraining(
@@ -182,7 +185,10 @@ def fine_tune(
         identity=lambda result: result.get("settings"),
     )
     with run.claim():
-        return _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose)
+        result, test_predictions = _fine_tune(
+            config, data, labeled, protocol, run, initial_weights, verbose
+        )
+    return {**result, "test_correct": test_predictions == y_test}
 
 
 def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
@@ -191,7 +197,6 @@ def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
     from keras_sparse_rect.experiments.run_callbacks import RunProgress
     from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
 
-    y_test = np.asarray(data.y_test).ravel()
     started = time.perf_counter()
     model = _build(config, data)
     if callable(initial_weights):
@@ -242,7 +247,7 @@ def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
             np.save(f, evaluation["test_predictions"].astype("int32"), allow_pickle=False)
 
     result = run.finish(result, files={"test_predictions.npy": write_predictions})
-    return {**result, "test_correct": evaluation["test_predictions"] == y_test}
+    return result, evaluation["test_predictions"]
 
 
 def evaluate(model, data, x_labeled, batch_size=256):
