@@ -10,7 +10,7 @@ from keras_sparse_rect import inference
 from tests.helpers import save_and_reload, to_numpy
 from tests.inference.networks import ATOL, varied_network
 
-DATA = pathlib.Path(__file__).parent / "data"
+RELEASE_0_1_0 = pathlib.Path(__file__).parents[1] / "fixtures" / "release_0_1_0"
 
 
 def test_plan_choices(digits):
@@ -53,12 +53,12 @@ def test_save_and_load_round_trip(digits, tmp_path):
 
 
 def test_loads_a_file_saved_by_release_0_1_0():
-    """``sparse_stack_0.1.0.keras`` was saved by the single-module ``inference.py`` of 0.1.0."""
-    restored = keras.saving.load_model(DATA / "sparse_stack_0.1.0.keras")
+    """``sparse_stack.keras`` was saved by the single-module ``inference.py`` of 0.1.0."""
+    restored = keras.saving.load_model(RELEASE_0_1_0 / "sparse_stack.keras")
     layer = restored.layers[-1]
     assert isinstance(layer, inference.SparseRectifierStack)
     assert layer.units == (48, 64, 64, 3) and layer.plan(1) == [24, None, None]
-    saved = np.load(DATA / "sparse_stack_0.1.0_io.npz")
+    saved = np.load(RELEASE_0_1_0 / "sparse_stack_io.npz")
     np.testing.assert_allclose(restored.predict(saved["x"], verbose=0), saved["y"], atol=ATOL)
     forward = inference.compile_forward(restored)
     np.testing.assert_allclose(to_numpy(forward(saved["x"][:1])), saved["y"][:1], atol=ATOL)
