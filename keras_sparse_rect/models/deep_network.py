@@ -344,7 +344,14 @@ def copy_hidden_weights(source, target):
 def hidden_layers(model):
     """The ``(dense, activation)`` layers of each hidden layer of ``model``, in order.
 
-    Found by the names of :func:`hidden_layer_names`; a model without them gives ``[]``.
+    The layers that greedy layer-wise pretraining (section 3.2) trains one at a time, found
+    by the names of :func:`hidden_layer_names`.
+
+    Args:
+        model: a Keras model, usually one of :func:`build_deep_network`.
+
+    Returns:
+        A list of ``(dense, activation)`` layer pairs; ``[]`` for a model without them.
 
     >>> import keras_sparse_rect as ksr
     >>> model = ksr.models.build_deep_network((8,), 2, hidden_units=(4, 4))
