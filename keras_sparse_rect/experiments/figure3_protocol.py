@@ -24,6 +24,9 @@ from keras_sparse_rect._validation import check_int
 from keras_sparse_rect.experiments.run_folder import RunFolder
 from keras_sparse_rect.experiments.run_lock import holding
 
+#: Settings a finished run may differ in and still be the same run (trained on, not refused).
+RESUMABLE = ("epochs", "patience")
+
 
 @dataclasses.dataclass(frozen=True)
 class Protocol:
@@ -180,7 +183,7 @@ def fine_tune(
     run = RunFolder(
         folder,
         settings,
-        resumable=("epochs", "patience"),
+        resumable=RESUMABLE,
         required=("test_predictions.npy",),
         identity=lambda result: result.get("settings"),
     )
@@ -280,4 +283,4 @@ def capped(result):
 
 
 def _without_epochs(settings):
-    return {k: v for k, v in (settings or {}).items() if k not in ("epochs", "patience")}
+    return {k: v for k, v in (settings or {}).items() if k not in RESUMABLE}
