@@ -10,7 +10,8 @@ class-stratified, nested labeled subset to its best validation error
 (``--epochs``, ``--patience``), an epoch of a small subset repeating it to
 ``--min_epoch_examples``. Fractions up to ``--all_seeds_up_to`` run every
 ``--seeds``, larger ones the first. Started again, the grid reuses its finished
-runs; ``--only_finished`` trains nothing and gathers the finished ones. Writes
+runs; ``--only_finished`` trains nothing and gathers the finished ones;
+``--pretraining=without`` (or ``with``) runs one curve only. Writes
 ``--figure_dir`` (default ``--model_dir``)/labeled_fraction.csv (per point: means, seed
 spread, McNemar p-value per seed), labeled_fraction_runs.csv and
 labeled_fraction.png.
@@ -30,6 +31,9 @@ flags.DEFINE_list("fractions", list(FRACTIONS), "Fractions of the labeled traini
 flags.DEFINE_list("seeds", ["0", "1"], "Seeds of the fractions up to --all_seeds_up_to.")
 flags.DEFINE_float("all_seeds_up_to", 0.1, "Larger fractions run the first seed only.")
 flags.DEFINE_list("neurons", list(NEURONS), "Neuron types (rectifier, tanh); one per lane.")
+flags.DEFINE_list(
+    "pretraining", ["with", "without"], "The curves to run: with and/or without pretraining."
+)
 flags.DEFINE_integer(
     "min_epoch_examples", 5000, "An epoch of a smaller labeled set repeats it to this many."
 )
@@ -57,6 +61,16 @@ def check_flags():
         app_flags.fail(
             f"--neurons must name rectifier or tanh, each at most once; got "
             f"--neurons={','.join(neurons)}"
+        )
+    pretraining = FLAGS.pretraining
+    if (
+        not pretraining
+        or any(p not in ("with", "without") for p in pretraining)
+        or len(set(pretraining)) != len(pretraining)
+    ):
+        app_flags.fail(
+            f"--pretraining must name with or without, each at most once; got "
+            f"--pretraining={','.join(pretraining)}"
         )
     if not math.isfinite(FLAGS.all_seeds_up_to) or FLAGS.all_seeds_up_to < 0:
         app_flags.fail(f"--all_seeds_up_to must be a number >= 0; got {FLAGS.all_seeds_up_to}")
@@ -87,6 +101,7 @@ def main(argv):
             config.per_layer("pretrain_learning_rate") if own_rates else None,
             verbose=app_flags.verbosity(),
             train=not FLAGS.only_finished,
+            pretraining=tuple(p == "with" for p in FLAGS.pretraining),
         )
     _figure3.write_outputs(config, "labeled_fraction", rows, f"{config.dataset}: labeled fraction")
 

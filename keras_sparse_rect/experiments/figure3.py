@@ -94,6 +94,7 @@ def run_labeled_fraction(
     verbose=0,
     log=print,
     train=True,
+    pretraining=(True, False),
 ):
     """Figure 3 (right): every (fraction, neuron, seed), with and without pretraining.
 
@@ -101,12 +102,25 @@ def run_labeled_fraction(
     seed only (issue 32: at least two seeds up to 10%). Fractions go from the
     smallest up, so an interrupted grid has its small fractions first. With
     ``train=False`` only the finished runs are gathered (nothing trains).
+    ``pretraining`` chooses the curves: ``(True,)`` runs only the pretrained
+    networks, ``(False,)`` only those without (a lane, or a check of one curve
+    in its own ``model_dir``; pretraining runs only when a pretrained run trains).
 
     Returns:
         One row per run: ``activation``, ``pretrain``, ``seed``,
         ``labeled_fraction``, ``labeled``, ``test_error``, ``validation_error``,
         ``sparsity``, ``best_epoch``, ``updates``, ``wall_time_s``, ``test_correct``.
     """
+    pretraining = tuple(pretraining)
+    if (
+        not pretraining
+        or not all(isinstance(p, bool) for p in pretraining)
+        or len(set(pretraining)) != len(pretraining)
+    ):
+        raise ValueError(
+            f"`pretraining` must hold True, False or both, once each; got {pretraining!r}"
+        )
+    pretraining = [p for p in (True, False) if p in pretraining]
     root = base_config.model_dir
     cache = {}
     rows = []
@@ -115,7 +129,7 @@ def run_labeled_fraction(
             labeled = labeled_subset(data.y_train, fraction, seed)
             for neuron in neurons:
                 config = neuron_config(base_config, neuron, seed, pretrain_rates)
-                for pretrain in (True, False):
+                for pretrain in pretraining:
                     folder = os.path.join(root, f"{neuron}_seed{seed}")
 
                     def weights(config=config, folder=folder, key=(neuron, seed)):

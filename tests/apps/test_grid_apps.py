@@ -161,6 +161,8 @@ def test_labeled_fraction(tiny_mnist, tmp_path):
         ("apps.labeled_fraction", ["--seeds=0,-1"], "--seeds must be distinct ints >= 0"),
         ("apps.labeled_fraction", ["--neurons=softplus"], "--neurons must name rectifier or tanh"),
         ("apps.labeled_fraction", ["--min_epoch_examples=0"], "--min_epoch_examples must be"),
+        ("apps.labeled_fraction", ["--pretraining=yes"], "--pretraining must name with or without"),
+        ("apps.labeled_fraction", ["--pretraining="], "--pretraining must name with or without"),
     ],
 )
 def test_bad_flags_of_the_grid_apps_print_one_line_and_exit_2(app, args, message, tmp_path):

@@ -194,3 +194,25 @@ def test_a_run_stopped_by_the_cap_trains_again_with_a_larger_cap(tiny_data, tmp_
     # A larger patience: the run might not have stopped yet, so it trains again.
     patient = figure3.fine_tune(config, tiny_data, labeled, figure3.Protocol(3, 2, 100), tmp_path)
     assert not patient.get("reused") and patient["settings"]["patience"] == 2
+
+
+def test_one_curve_alone_trains_without_pretraining_anything(tiny_data, tmp_path):
+    base = ImageExperimentConfig(
+        hidden_units=(8,), batch_size=50, pretrain_epochs=1, model_dir=str(tmp_path)
+    ).validate()
+    protocol = figure3.Protocol(epochs=1, patience=1, min_epoch_examples=100)
+    rows = figure3.run_labeled_fraction(
+        base,
+        tiny_data,
+        (0.5,),
+        (0,),
+        ("tanh",),
+        protocol,
+        log=lambda line: None,
+        pretraining=(False,),
+    )
+    assert [(r["activation"], r["pretrain"]) for r in rows] == [("tanh", False)]
+    assert not list(tmp_path.glob("*/pretrained"))  # nothing pretrained for a curve without it
+    for bad in ((), (True, True), ("without",)):
+        with pytest.raises(ValueError, match="`pretraining` must hold True, False or both"):
+            figure3.run_labeled_fraction(base, tiny_data, (0.5,), pretraining=bad)
