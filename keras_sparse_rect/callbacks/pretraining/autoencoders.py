@@ -26,8 +26,11 @@ from keras_sparse_rect.models import (
 )
 
 
-def hidden_layers(model, specs=None):
-    """``([(dense, activation), ...], [HiddenLayerSpec, ...])`` of a network's hidden layers.
+def layers_to_pretrain(model, specs=None):
+    """``([(dense, activation), ...], [HiddenLayerSpec, ...])``: the hidden layers to pretrain.
+
+    :func:`keras_sparse_rect.models.hidden_layers` finds the layers; this adds
+    their specs and the callback's errors.
 
     Args:
         model: a network of :func:`build_deep_network` (hidden layers named

@@ -14,9 +14,9 @@ from keras_sparse_rect.callbacks.pretraining import collapse as _collapse
 from keras_sparse_rect.callbacks.pretraining.autoencoders import (
     check_layer_specs,
     copy_encoder,
-    hidden_layers,
     is_sparse_input,
     layer_factory,
+    layers_to_pretrain,
     shuffle_seed,
     signs_of,
 )
@@ -237,7 +237,7 @@ class GreedyLayerwisePretraining(keras.callbacks.Callback):
         self._ran_in_this_fit = False
         if self.done:
             return
-        pairs, specs = hidden_layers(self.model, self.layers)
+        pairs, specs = layers_to_pretrain(self.model, self.layers)
         check_width(self.unlabeled, self.model)
         settings = self.settings.expand(len(pairs))
         optimizer = getattr(self.model, "optimizer", None)
