@@ -12,9 +12,7 @@ Example (in an app module):
 """
 
 import gzip
-import importlib.util
 import os
-import sys
 import zlib
 
 from absl import flags
@@ -76,26 +74,6 @@ def define_review_flags():
     define_config_flags(SentimentConfig, only=REVIEW_FIELDS)
 
 
-def _rating_scale_class():
-    """``keras_sparse_rect.data.ratings.RatingScale``, without loading the data package (or None).
-
-    ``keras_sparse_rect.data`` loads Keras; the scale's rule (``ratings.py``)
-    does not, so it is read from its file to check ``--rating_scale`` first.
-    """
-    loaded = sys.modules.get("keras_sparse_rect.data.ratings")
-    if loaded is not None:
-        return loaded.RatingScale
-    import keras_sparse_rect
-
-    path = os.path.join(os.path.dirname(keras_sparse_rect.__file__), "data", "ratings.py")
-    if not os.path.exists(path):  # no such module: the loader checks the scale
-        return None
-    spec = importlib.util.spec_from_file_location("_ksr_rating_scale", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RatingScale
-
-
 def check_review_flags():
     """The review flags' own values; a bad one prints one line and exits with status 2."""
     for name, low in (("num_terms", 1), ("max_reviews", 0), ("max_unlabeled", 0)):
@@ -111,10 +89,10 @@ def check_review_flags():
                     "has its own columns and labels"
                 )
     else:
-        scale = _rating_scale_class()
+        from keras_sparse_rect.data.ratings import RatingScale  # Keras-free, like the package
+
         try:
-            if scale is not None:
-                scale.parse(FLAGS.rating_scale)
+            RatingScale.parse(FLAGS.rating_scale)
         except ValueError:
             fail(
                 "--rating_scale must be a number of stars >= 2 (e.g. 5) or comma-separated "

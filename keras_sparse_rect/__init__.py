@@ -50,7 +50,7 @@ _REGISTERING = (
     "layers",
     "models",
     "inference",
-    "data",
+    "data.distortions",
 )
 
 __all__ = [*_SUBMODULES, "__version__", "load_model", "register_all"]
@@ -64,8 +64,7 @@ def register_all():
     class and function a ``.keras`` file of this library names. Idempotent.
     """
     for name in _REGISTERING:
-        if name not in globals():
-            __getattr__(name)
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def load_model(filepath, **kwargs):

@@ -22,17 +22,16 @@ loaders), ``user_files`` (``idx:``/``npz:``), ``pipeline`` (tf.data),
 ``splits``, ``distortions`` (NISTP), ``idx``/``norb``/``mnist_store`` (file
 formats), ``ratings``/``review_files``/``reviews``/``bag_of_words`` (reviews).
 
-tensorflow-datasets and TensorFlow are imported only by the functions that
-need them, so importing this package stays light.
+Importing this package loads neither Keras nor TensorFlow (an app checks its
+flags first): tensorflow-datasets and TensorFlow are imported only by the
+functions that need them, and the distortion layers (which are Keras layers)
+on first access.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from keras_sparse_rect.data.bag_of_words import BagOfWords
-from keras_sparse_rect.data.distortions import (
-    RandomPixelNoise,
-    RandomStrokeThickness,
-    RandomWarp,
-    nistp_distortion,
-)
 from keras_sparse_rect.data.errors import DatasetNotFoundError
 from keras_sparse_rect.data.idx import read_idx
 from keras_sparse_rect.data.images import (
@@ -46,6 +45,17 @@ from keras_sparse_rect.data.norb import read_norb_matrix
 from keras_sparse_rect.data.reviews import BadReviewRow, RatingScale, load_reviews, read_reviews
 from keras_sparse_rect.data.rotten_tomatoes import load_rotten_tomatoes, rotten_tomatoes_path
 from keras_sparse_rect.data.splits import kfold_splits
+
+if TYPE_CHECKING:  # for type checkers and the API reference; loaded on first access
+    from keras_sparse_rect.data.distortions import (
+        RandomPixelNoise,
+        RandomStrokeThickness,
+        RandomWarp,
+        nistp_distortion,
+    )
+
+#: Names loaded on first access (their module imports Keras).
+_DISTORTIONS = ("RandomPixelNoise", "RandomStrokeThickness", "RandomWarp", "nistp_distortion")
 
 __all__ = [
     "IMAGE_DATASETS",
@@ -69,3 +79,15 @@ __all__ = [
     "rotten_tomatoes_path",
     "to_tf_dataset",
 ]
+
+
+def __getattr__(name):
+    if name in _DISTORTIONS:
+        value = getattr(importlib.import_module(f"{__name__}.distortions"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_DISTORTIONS])

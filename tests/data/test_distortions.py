@@ -3,6 +3,10 @@
 These run on every backend: inside tf.data the layers switch to TensorFlow ops.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -16,6 +20,8 @@ from keras_sparse_rect.data import (
 )
 from keras_sparse_rect.data.distortions import _bilinear_sample, _smooth_upsampling
 from tests.helpers import assert_config_round_trip, to_numpy
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _characters(n=64, seed=0):
@@ -183,3 +189,25 @@ def test_streams_are_independent_copies():
     for i in range(4):
         for j in range(i):
             assert np.abs(chunks[i] - chunks[j]).mean() > 0.01  # no two streams alike
+
+
+@pytest.mark.once("jax")  # a fresh process; the backend does not matter
+def test_the_package_loads_keras_only_for_the_distortions_and_registers_them():
+    # An app checks its data flags before Keras loads; a saved model finds the layers.
+    code = (
+        "import sys, keras_sparse_rect.data as data\n"
+        "light = 'keras' not in sys.modules and 'tensorflow' not in sys.modules\n"
+        "warp = data.RandomWarp\n"
+        "import keras\n"
+        "print(light, warp is keras.saving.get_registered_object('keras_sparse_rect>RandomWarp'))\n"
+    )
+    fresh = (
+        "import keras, keras_sparse_rect\n"
+        "print(all(keras.saving.get_registered_object(f'keras_sparse_rect>{name}') for name in\n"
+        "    ('RandomWarp', 'RandomPixelNoise', 'RandomStrokeThickness')))\n"
+    )
+    for source, expected in ((code, ["True", "True"]), (fresh, ["True"])):
+        run = subprocess.run(
+            [sys.executable, "-c", source], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        assert run.stdout.split() == expected, run.stderr[-2000:]
