@@ -1,7 +1,9 @@
 """The README stays short, its examples run as written, and CI runs its test command."""
 
+import os
 import pathlib
 import re
+import subprocess
 
 import pytest
 
@@ -28,6 +30,38 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert test_command.startswith("pip install -e '.[test]'")
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci, ".ci/run must run the README's test command verbatim"
+
+
+@pytest.mark.parametrize(
+    "failing, status", [("", 0), ("tensorflow", 5), ("jax", 1), ("pip", 2), ("mkdocs", 1)]
+)
+def test_ci_fails_when_any_step_fails(tmp_path, failing, status):
+    # .ci/run with its tools stubbed: a suite's failure (pytest's exit 5 included) is CI's.
+    stubs = (
+        f'python3() {{ :; }}; source() {{ :; }}; pip() {{ [ "{failing}" != pip ] || return 2; }}\n'
+        'python() { echo "pytest $KERAS_BACKEND" >> "$LOG"; '
+        f'[ "$KERAS_BACKEND" != "{failing}" ] || return {status or 1}; }}\n'
+        f'mkdocs() {{ echo docs >> "$LOG"; [ "{failing}" != mkdocs ]; }}\n'
+        "export -f python3 source pip python mkdocs\n"
+    )
+    log = tmp_path / "log"
+    run = subprocess.run(
+        ["bash", "-c", stubs + f'bash "{ROOT / ".ci" / "run"}"'],
+        env={"PATH": os.environ["PATH"], "LOG": str(log)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    steps = log.read_text().split("\n")[:-1] if log.exists() else []
+    assert run.returncode == status, run.stderr
+    expected = {
+        "": ["pytest tensorflow", "pytest jax", "docs"],
+        "tensorflow": ["pytest tensorflow"],
+        "jax": ["pytest tensorflow", "pytest jax"],
+        "pip": [],
+        "mkdocs": ["pytest tensorflow", "pytest jax", "docs"],
+    }[failing]
+    assert steps == expected
 
 
 def test_readme_links_exist():

@@ -19,6 +19,8 @@ from keras_sparse_rect import results, stats
 #: Figure 3 (left): "models with 70% to almost 85% of true zeros can achieve similar
 #: performances".
 PAPER_SPARSITY_BAND = (0.70, 0.85)
+#: Test errors (%) the right panel may label on its log axis.
+_ERROR_TICKS = (0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100)
 _RUN_COLUMNS = (
     "activation",
     "pretrain",
@@ -211,8 +213,20 @@ def plot_labeled_fraction(points, path, title=""):
     ax.set_yscale("log")
     ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
     ax.xaxis.set_minor_formatter(NullFormatter())
+    errors = [
+        100 * p[f"{name}_mean"]
+        for p in points
+        for name in ("pretrained", "not_pretrained")
+        if p[f"{name}_mean"]
+    ]
+    # Round values over the whole range: log ticks alone label only 10 between 10% and 100%.
+    ticks = [t for t in _ERROR_TICKS if errors and min(errors) / 1.1 <= t <= max(errors) * 1.1]
+    if len(ticks) >= 2:
+        ax.set_yticks(ticks)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("labeled training examples (%)")
     ax.set_ylabel("test error (%)")
     ax.set_title(title or "Effect of unsupervised pre-training")
