@@ -197,7 +197,8 @@ def fine_tune(
 def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
     import keras
 
-    from keras_sparse_rect.experiments.run_callbacks import RunProgress
+    from keras_sparse_rect.experiments.run_callbacks import RunBackup, RunProgress
+    from keras_sparse_rect.experiments.run_folder import BACKUP_FOLDER
     from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
 
     started = time.perf_counter()
@@ -225,12 +226,18 @@ def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
         epochs=protocol.epochs,
         validation_data=(data.x_val, data.y_val),
         validation_batch_size=256,
-        callbacks=[RunProgress(run), stopping, keras.callbacks.TerminateOnNaN()],
+        # The backup holds the early stopping's state: a killed run resumes at its last epoch.
+        callbacks=[
+            RunProgress(run),
+            RunBackup(run.join(BACKUP_FOLDER), stopping),
+            keras.callbacks.TerminateOnNaN(),
+        ],
         verbose=verbose,
     )
     trained = time.perf_counter()
     evaluation = evaluate(model, data, data.x_train[labeled])
-    epochs = len(history.history.get("loss", []))
+    logs = run.history() or history.history  # every process's epochs
+    epochs = len(logs.get("loss", []))
     result = {
         "settings": run.config,
         **{k: v for k, v in evaluation.items() if k != "test_predictions"},
@@ -238,8 +245,10 @@ def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
         "epochs_trained": epochs,
         "epoch_examples": int(x.shape[0]),
         "updates": epochs * math.ceil(x.shape[0] / config.batch_size),
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-        "train_examples_per_s": round(epochs * x.shape[0] / max(trained - started, 1e-9), 1),
+        "history": {k: [float(v) for v in vs] for k, vs in logs.items()},
+        "train_examples_per_s": round(
+            len(history.history.get("loss", [])) * x.shape[0] / max(trained - started, 1e-9), 1
+        ),
         "wall_time_s": round(time.perf_counter() - started, 1),
         "timings_s": run.timings(),
         "environment": results.environment(),

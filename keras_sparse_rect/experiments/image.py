@@ -148,13 +148,14 @@ def run_image_experiment(config, data=None, strategy=None, verbose=1, restart=Fa
         model = _build(config, data, strategy, steps)
         log_dir = folder.join("logs")
         pretraining = _pretraining(config, unlabeled, folder, log_dir, steps, verbose)
-        selection, callbacks = {}, [RunProgress(folder), RunBackup(folder.join(BACKUP_FOLDER))]
+        selection, stopping = {}, None
         if config.protocol == "paper":
             selection = _pretrain_and_select(
                 model, config, pretraining, train_input, data, folder, strategy, steps, verbose
             )
-            callbacks.append(_early_stopping(config))
-        elif pretraining is not None:
+            stopping = _early_stopping(config)  # its state is in the backup: resumed runs agree
+        callbacks = [RunProgress(folder), RunBackup(folder.join(BACKUP_FOLDER), stopping)]
+        if pretraining is not None and config.protocol != "paper":
             callbacks.append(pretraining)  # pretrains at the start of fit
         callbacks += monitoring_callbacks(log_dir, data.x_val, x_train)
         done = selection.get("trained_epochs", 0)  # epochs the selected trial already trained

@@ -23,6 +23,7 @@ import uuid
 import warnings
 
 import keras
+import numpy as np
 
 from keras_sparse_rect import results
 
@@ -40,14 +41,54 @@ class RunBackup(keras.callbacks.BackupAndRestore):
     and training starts at the first epoch. The backup is kept when training
     ends: :meth:`RunFolder.finish` removes it once the results are written.
 
+    With ``early_stopping``, the backup also holds that callback's state (the
+    best value, its epoch, the epochs waited) and the best epoch's weights, in
+    the same commit, so that a resumed run stops where the uninterrupted one
+    would have and keeps the best weights of the epochs before the kill too.
+    The backup then drives the callback itself: pass it here, not to ``fit``.
+
     Args:
         backup_dir: the folder of the backup.
+        early_stopping: a ``keras.callbacks.EarlyStopping``, or ``None``.
 
     Paper: section 4.1's runs train for hundreds of epochs; they resume.
     """
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, early_stopping=None):
         super().__init__(backup_dir, delete_checkpoint=False)
+        if early_stopping is not None and not isinstance(
+            early_stopping, keras.callbacks.EarlyStopping
+        ):
+            raise ValueError(
+                "`early_stopping` must be a keras.callbacks.EarlyStopping or None; "
+                f"got {early_stopping!r}"
+            )
+        self.early_stopping = early_stopping
+
+    def set_model(self, model):
+        super().set_model(model)
+        if self.early_stopping is not None:
+            self.early_stopping.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        if self.early_stopping is not None:
+            self.early_stopping.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        if self.early_stopping is not None:
+            self.early_stopping.on_train_begin(logs)  # reset first: the restore fills it
+        super().on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.early_stopping is not None:
+            self.early_stopping.on_epoch_end(epoch, logs)  # its state of this epoch is saved
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.early_stopping is not None:
+            self.early_stopping.on_train_end(logs)  # the best weights, the killed epochs' too
 
     def _load_model(self):
         """Restores the weights and epoch the metadata names; nothing without its weights."""
@@ -65,10 +106,26 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             )
             os.remove(self._training_metadata_path)
             return None
+        stopping = metadata.get("early_stopping") if self.early_stopping is not None else None
+        best = os.path.join(self.backup_dir, str((stopping or {}).get("weights")))
+        if stopping is not None and not os.path.isfile(best):
+            warnings.warn(
+                f"{self.backup_dir} holds a backup of epoch {metadata['epoch']} without its "
+                "best epoch's weights; it is not used: training starts at the first epoch.",
+                stacklevel=2,
+            )
+            os.remove(self._training_metadata_path)
+            return None
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights)
         self.model._initial_epoch = metadata["epoch"]
+        if stopping is not None:
+            with np.load(best, allow_pickle=False) as arrays:
+                self.early_stopping.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays))]
+            self.early_stopping.best = stopping["best"]
+            self.early_stopping.best_epoch = stopping["best_epoch"]
+            self.early_stopping.wait = stopping["wait"]
         return None
 
     def _save_model(self):
@@ -83,14 +140,41 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(tmp)
-        results.write_json_atomic(
-            self._training_metadata_path,
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name},
-        )
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name}
+        keep = {name}
+        stopping = self.early_stopping
+        if stopping is not None and stopping.best_weights is not None:
+            best = f"best_epoch_{stopping.best_epoch}.npz"
+            improved = stopping.best_epoch == self._current_epoch - 1
+            if improved or not os.path.isfile(os.path.join(self.backup_dir, best)):
+                _save_arrays(os.path.join(self.backup_dir, best), stopping.best_weights)
+            metadata["early_stopping"] = {
+                "best": float(stopping.best),
+                "best_epoch": int(stopping.best_epoch),
+                "wait": int(stopping.wait),
+                "weights": best,
+            }
+            keep.add(best)
+        results.write_json_atomic(self._training_metadata_path, metadata)
         for entry in os.listdir(self.backup_dir):  # the epochs before: no longer needed
-            if entry != name and entry.endswith(".weights.h5") and not entry.startswith("."):
+            stale = entry.endswith(".weights.h5") or (
+                entry.startswith("best_epoch_") and entry.endswith(".npz")
+            )
+            if stale and entry not in keep and not entry.startswith("."):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(self.backup_dir, entry))
+
+
+def _save_arrays(path, arrays):
+    """``numpy.savez`` to a temporary name in the same folder, then renamed to ``path``."""
+    tmp = os.path.join(os.path.dirname(path), f".{uuid.uuid4().hex[:8]}.npz")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, *arrays)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
 
 
 class RunProgress(keras.callbacks.Callback):

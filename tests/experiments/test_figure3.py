@@ -216,3 +216,30 @@ def test_one_curve_alone_trains_without_pretraining_anything(tiny_data, tmp_path
     for bad in ((), (True, True), ("without",)):
         with pytest.raises(ValueError, match="`pretraining` must hold True, False or both"):
             figure3.run_labeled_fraction(base, tiny_data, (0.5,), pretraining=bad)
+
+
+def test_a_killed_run_resumes_at_its_last_epoch(tiny_data, tmp_path, monkeypatch):
+    from keras_sparse_rect.experiments.run_callbacks import RunBackup
+
+    config = ImageExperimentConfig(hidden_units=(8,), batch_size=50, l1=0.0).validate()
+    labeled, protocol = (
+        np.arange(100),
+        figure3.Protocol(epochs=4, patience=4, min_epoch_examples=100),
+    )
+    started = []
+
+    def killed_at_the_third_epoch(self, epoch, logs=None):
+        started.append(epoch)
+        if epoch == 2:
+            raise KeyboardInterrupt  # after the second epoch's backup
+
+    monkeypatch.setattr(RunBackup, "on_epoch_begin", killed_at_the_third_epoch, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        figure3.fine_tune(config, tiny_data, labeled, protocol, tmp_path)
+    monkeypatch.undo()
+    backup = json.loads((tmp_path / "backup" / "training_metadata.json").read_text())
+    assert backup["epoch"] == 2 and backup["early_stopping"]["best_epoch"] in (0, 1)
+    result = figure3.fine_tune(config, tiny_data, labeled, protocol, tmp_path)
+    assert started == [0, 1, 2] and result["timings_s"]["processes"] == 2
+    assert result["epochs_trained"] == len(result["history"]["loss"]) == 4  # both processes'
+    assert 1 <= result["best_epoch"] <= 4 and not (tmp_path / "backup").exists()
