@@ -42,9 +42,10 @@ class RunBackup(keras.callbacks.BackupAndRestore):
     ends: :meth:`RunFolder.finish` removes it once the results are written.
 
     With ``early_stopping``, the backup also holds that callback's state (the
-    best value, its epoch, the epochs waited) and the best epoch's weights, in
-    the same commit, so that a resumed run stops where the uninterrupted one
-    would have and keeps the best weights of the epochs before the kill too.
+    best value, its epoch, the epochs waited) and, with
+    ``restore_best_weights``, the best epoch's weights, in the same commit, so
+    that a resumed run stops where the uninterrupted one would have and keeps
+    the best weights of the epochs before the kill too.
     The backup then drives the callback itself: pass it here, not to ``fit``.
 
     Args:
@@ -107,8 +108,9 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             os.remove(self._training_metadata_path)
             return None
         stopping = metadata.get("early_stopping") if self.early_stopping is not None else None
-        best = os.path.join(self.backup_dir, str((stopping or {}).get("weights")))
-        if stopping is not None and not os.path.isfile(best):
+        best = (stopping or {}).get("weights")
+        best = os.path.join(self.backup_dir, best) if best else None
+        if best is not None and not os.path.isfile(best):
             warnings.warn(
                 f"{self.backup_dir} holds a backup of epoch {metadata['epoch']} without its "
                 "best epoch's weights; it is not used: training starts at the first epoch.",
@@ -120,9 +122,10 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights)
         self.model._initial_epoch = metadata["epoch"]
-        if stopping is not None:
+        if best is not None:
             with np.load(best, allow_pickle=False) as arrays:
                 self.early_stopping.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays))]
+        if stopping is not None:
             self.early_stopping.best = stopping["best"]
             self.early_stopping.best_epoch = stopping["best_epoch"]
             self.early_stopping.wait = stopping["wait"]
@@ -143,18 +146,20 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name}
         keep = {name}
         stopping = self.early_stopping
-        if stopping is not None and stopping.best_weights is not None:
-            best = f"best_epoch_{stopping.best_epoch}.npz"
-            improved = stopping.best_epoch == self._current_epoch - 1
-            if improved or not os.path.isfile(os.path.join(self.backup_dir, best)):
-                _save_arrays(os.path.join(self.backup_dir, best), stopping.best_weights)
+        if stopping is not None and stopping.best is not None:
+            best = None  # restore_best_weights=False: the state alone
+            if stopping.best_weights is not None:
+                best = f"best_epoch_{stopping.best_epoch}.npz"
+                improved = stopping.best_epoch == self._current_epoch - 1
+                if improved or not os.path.isfile(os.path.join(self.backup_dir, best)):
+                    _save_arrays(os.path.join(self.backup_dir, best), stopping.best_weights)
+                keep.add(best)
             metadata["early_stopping"] = {
                 "best": float(stopping.best),
                 "best_epoch": int(stopping.best_epoch),
                 "wait": int(stopping.wait),
                 "weights": best,
             }
-            keep.add(best)
         results.write_json_atomic(self._training_metadata_path, metadata)
         for entry in os.listdir(self.backup_dir):  # the epochs before: no longer needed
             stale = entry.endswith(".weights.h5") or (

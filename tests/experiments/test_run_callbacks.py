@@ -96,6 +96,19 @@ def test_a_backup_without_its_best_weights_starts_at_the_first_epoch(tmp_path):
     assert seen == [0, 1, 2, 3]
 
 
+def test_without_restoring_the_best_weights_the_state_alone_resumes(tmp_path):
+    def stopping():
+        return keras.callbacks.EarlyStopping(monitor="score", mode="max", patience=2)
+
+    killed = Scripted(kill_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_model(), RunBackup(str(tmp_path), stopping()), killed)
+    model, resumed = _model(), stopping()
+    seen = _fit(model, RunBackup(str(tmp_path), resumed), Scripted())
+    assert seen == [3] and resumed.stopped_epoch == 3  # patience counted across the kill
+    assert not list(tmp_path.glob("*.npz"))  # no best weights kept: the last epoch's stay
+
+
 def test_early_stopping_must_be_an_early_stopping_callback(tmp_path):
     with pytest.raises(ValueError, match="`early_stopping` must be a keras.callbacks"):
         RunBackup(str(tmp_path), early_stopping="val_accuracy")
