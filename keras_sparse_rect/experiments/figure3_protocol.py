@@ -21,7 +21,7 @@ import numpy as np
 
 from keras_sparse_rect import results
 from keras_sparse_rect._validation import check_int
-from keras_sparse_rect.experiments.run_folder import RunFolder
+from keras_sparse_rect.experiments.run_folder import BACKUP_FOLDER, RunFolder
 from keras_sparse_rect.experiments.run_lock import holding
 
 #: Settings a finished run may differ in and still be the same run (trained on, not refused).
@@ -198,7 +198,6 @@ def _fine_tune(config, data, labeled, protocol, run, initial_weights, verbose):
     import keras
 
     from keras_sparse_rect.experiments.run_callbacks import RunBackup, RunProgress
-    from keras_sparse_rect.experiments.run_folder import BACKUP_FOLDER
     from keras_sparse_rect.models import compile_for_paper, steps_per_execution_for
 
     started = time.perf_counter()

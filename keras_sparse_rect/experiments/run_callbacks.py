@@ -152,7 +152,8 @@ class RunBackup(keras.callbacks.BackupAndRestore):
                 best = f"best_epoch_{stopping.best_epoch}.npz"
                 improved = stopping.best_epoch == self._current_epoch - 1
                 if improved or not os.path.isfile(os.path.join(self.backup_dir, best)):
-                    _save_arrays(os.path.join(self.backup_dir, best), stopping.best_weights)
+                    with results.atomic_path(os.path.join(self.backup_dir, best)) as tmp:
+                        np.savez(tmp, *stopping.best_weights)
                 keep.add(best)
             metadata["early_stopping"] = {
                 "best": float(stopping.best),
@@ -168,18 +169,6 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             if stale and entry not in keep and not entry.startswith("."):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(self.backup_dir, entry))
-
-
-def _save_arrays(path, arrays):
-    """``numpy.savez`` to a temporary name in the same folder, then renamed to ``path``."""
-    tmp = os.path.join(os.path.dirname(path), f".{uuid.uuid4().hex[:8]}.npz")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, *arrays)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
 
 
 class RunProgress(keras.callbacks.Callback):
